@@ -1,0 +1,36 @@
+# The quick start is two commands: `make dev` and `make test`. Each bootstraps .venv on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: dev test lint synth bench clean
+
+$(STAMP): pyproject.toml
+	@echo "==> bootstrapping $(VENV) (first run takes about two minutes)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	@touch $(STAMP)
+	@echo "==> $(VENV) ready"
+
+dev: $(STAMP) ## run the whole system locally: WebSockets, AWS emulator, token issuer, demo page
+	$(BIN)/hc-realtime dev
+
+test: $(STAMP) ## every test tier: unit, functional, integration (incl. browser), infra
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff + mypy (strict)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+synth: $(STAMP) ## write the CloudFormation template to cdk.out/ (no AWS credentials needed)
+	$(BIN)/python infra/app.py
+
+bench: $(STAMP) ## benchmarks: writes bench/results.json and bench/results.md
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

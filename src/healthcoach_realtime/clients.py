@@ -1,0 +1,59 @@
+"""Cached boto3 clients: built once per process, so warm invocations reuse their connections.
+
+Core classes take a client as a parameter; only handlers call these factories. boto3 honours
+``AWS_ENDPOINT_URL`` itself, which is how the local stack points everything at its emulator.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from healthcoach_realtime.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+
+__all__ = ["dynamodb_client", "events_client", "management_api_client"]
+
+# Pool large enough for the dispatcher's concurrent posts; retries are ours, not botocore's,
+# so that a 429/5xx is counted and decided on (retry, or report the record as failed).
+_MANAGEMENT_CONFIG = Config(
+    max_pool_connections=32,
+    retries={"max_attempts": 1, "mode": "standard"},
+    connect_timeout=2,
+    read_timeout=5,
+)
+_DEFAULT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=16)
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    """The low-level DynamoDB client (no resource layer: it costs cold-start time)."""
+    return boto3.client("dynamodb", region_name=get_settings().aws_region, config=_DEFAULT_CONFIG)
+
+
+@cache
+def events_client() -> EventBridgeClient:
+    """The EventBridge client ``emit`` writes with."""
+    return boto3.client("events", region_name=get_settings().aws_region, config=_DEFAULT_CONFIG)
+
+
+@cache
+def management_api_client(endpoint_url: str | None = None) -> ApiGatewayManagementApiClient:
+    """The @connections client for ``WS_API_ENDPOINT`` (``https://<api>.execute-api.../<stage>``)."""
+    settings = get_settings()
+    url = endpoint_url or settings.ws_api_endpoint
+    if not url:
+        settings.require("ws_api_endpoint")
+    return boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=url,
+        region_name=settings.aws_region,
+        config=_MANAGEMENT_CONFIG,
+    )

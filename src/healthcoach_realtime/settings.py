@@ -1,0 +1,71 @@
+"""Configuration, read from the environment once and typed (the contract is in DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from healthcoach_realtime.exceptions import ConfigurationError
+
+__all__ = ["DEFAULT_CONNECTIONS_TABLE", "DEFAULT_EVENT_BUS", "Settings", "get_settings"]
+
+DEFAULT_CONNECTIONS_TABLE = "healthcoach_realtime_connections"
+DEFAULT_EVENT_BUS = "healthcoach-realtime"
+CONNECTION_TTL_SECONDS = 7200
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a handler or ``emit`` needs to know about its environment."""
+
+    connections_table: str = DEFAULT_CONNECTIONS_TABLE
+    ws_api_endpoint: str = ""
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    token_issuer_override: str = ""
+    event_bus_name: str = DEFAULT_EVENT_BUS
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str = ""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Build from ``env`` (default: ``os.environ``); unset names keep their defaults."""
+        e = dict(os.environ) if env is None else env
+        return cls(
+            connections_table=e.get("CONNECTIONS_TABLE") or DEFAULT_CONNECTIONS_TABLE,
+            ws_api_endpoint=e.get("WS_API_ENDPOINT", ""),
+            user_pool_id=e.get("USER_POOL_ID", ""),
+            user_pool_client_id=e.get("USER_POOL_CLIENT_ID", ""),
+            token_issuer_override=e.get("TOKEN_ISSUER", ""),
+            event_bus_name=e.get("EVENT_BUS_NAME") or DEFAULT_EVENT_BUS,
+            aws_region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
+            aws_endpoint_url=e.get("AWS_ENDPOINT_URL", ""),
+        )
+
+    @property
+    def token_issuer(self) -> str:
+        """The expected ``iss``: ``TOKEN_ISSUER`` if set, else the Cognito pool's issuer URL."""
+        if self.token_issuer_override:
+            return self.token_issuer_override.rstrip("/")
+        if not self.user_pool_id:
+            raise ConfigurationError("USER_POOL_ID (or TOKEN_ISSUER) must be set to verify tokens")
+        region = self.user_pool_id.split("_", 1)[0]
+        return f"https://cognito-idp.{region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        """Always ``<issuer>/.well-known/jwks.json``, as Cognito publishes it."""
+        return f"{self.token_issuer}/.well-known/jwks.json"
+
+    def require(self, *names: str) -> None:
+        """Fail fast, naming every missing setting a handler depends on."""
+        missing = [n for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigurationError("missing configuration: " + ", ".join(sorted(missing)))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings.from_env()
