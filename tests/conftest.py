@@ -1,0 +1,70 @@
+"""Fixtures shared by every tier: one moto server over real HTTP on loopback for the session.
+
+Each test that needs AWS state gets resources with unique names, so tests never see each
+other's rows even though they share the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from healthcoach_realtime import clients
+from healthcoach_realtime.local.provision import create_connections_table
+from healthcoach_realtime.settings import get_settings
+from tests.support.network import free_port
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's real HTTP server on 127.0.0.1 (a free port), for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point boto3 (and the package's cached clients and settings) at the moto server."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    _reset_caches()
+    yield moto_endpoint
+    _reset_caches()
+
+
+def _reset_caches() -> None:
+    get_settings.cache_clear()
+    clients.dynamodb_client.cache_clear()
+    clients.events_client.cache_clear()
+    clients.management_api_client.cache_clear()
+
+
+@pytest.fixture
+def dynamodb(aws_env: str):  # type: ignore[no-untyped-def]
+    """A low-level DynamoDB client on the moto server."""
+    return boto3.client("dynamodb", endpoint_url=aws_env, region_name=REGION)
+
+
+@pytest.fixture
+def connections_table(dynamodb, monkeypatch: pytest.MonkeyPatch) -> str:  # type: ignore[no-untyped-def]
+    """A fresh connections table (as DESIGN.md), named in ``CONNECTIONS_TABLE``."""
+    name = f"connections-{uuid.uuid4().hex[:8]}"
+    create_connections_table(dynamodb, name)
+    monkeypatch.setenv("CONNECTIONS_TABLE", name)
+    get_settings.cache_clear()
+    return name
