@@ -4,14 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# Hide pip's notes about package mirrors this machine lacks; keep its progress lines.
+# (The grep sits in a group that always succeeds, so pipefail still reports pip's own failure.)
+PIP_FILTER := { grep -v --line-buffered -E 'is ignored: it is neither a file|^ +(Downloading|Using cached|Obtaining)' || true; }
 
 .PHONY: dev test lint synth bench clean
 
 $(STAMP): pyproject.toml
 	@echo "==> bootstrapping $(VENV) (first run takes about two minutes)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | $(PIP_FILTER)
+	$(BIN)/python -m pip install --progress-bar off -e '.[dev]' 2>&1 | $(PIP_FILTER)
 	@touch $(STAMP)
 	@echo "==> $(VENV) ready"
 
