@@ -24,6 +24,7 @@ dev: $(STAMP) ## run the whole system locally: WebSockets, AWS emulator, token i
 	$(BIN)/hc-realtime dev
 
 test: $(STAMP) ## every test tier: unit, functional, integration (incl. browser), infra
+	scripts/ensure-chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff + mypy (strict)
