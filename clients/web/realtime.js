@@ -1,0 +1,398 @@
+// HealthCoach Realtime: the reference browser client. One dependency-free ES module.
+//
+//   import { RealtimeClient } from "./realtime.js";
+//   const client = new RealtimeClient({
+//     url: "wss://<api-id>.execute-api.<region>.amazonaws.com/prod",
+//     getToken: async () => (await fetchAuthSession()).tokens.idToken.toString(),
+//   });
+//   client.on("foodLogCreated", (data, frame) => addFoodLog(data));
+//   client.onStatus(({ status, attempt }) => setBadge(status, attempt));
+//   client.connect();
+//
+// Why it looks like this:
+// - Browsers cannot set headers on a WebSocket, so the token rides in the subprotocol list
+//   (`["healthcoach.v1", token]`); the server answers with `healthcoach.v1`.
+// - Tokens expire, so `getToken()` is called again before every (re)connect.
+// - Connections drop (API Gateway: 10 min idle, 2 h lifetime), so the client reconnects with
+//   exponential backoff and full jitter, capped, to spread a thundering herd after an outage.
+// - Delivery is at least once, so frames are de-duplicated by `id` (a bounded LRU set).
+
+/** The subprotocol that tells the server the second offered value is the token. */
+export const SUBPROTOCOL = "healthcoach.v1";
+
+/** Every event type the server pushes (the event catalogue, `schemas/` on the server). */
+export const EVENT_TYPES = Object.freeze([
+  "foodLogCreated",
+  "foodLogUpdated",
+  "foodLogDeleted",
+  "exerciseLogCreated",
+  "exerciseLogUpdated",
+  "exerciseLogDeleted",
+  "healthMetricCreated",
+  "healthMetricUpdated",
+  "healthMetricDeleted",
+  "healthProfileUpdated",
+]);
+
+/**
+ * @typedef {"foodLogCreated" | "foodLogUpdated" | "foodLogDeleted"
+ *   | "exerciseLogCreated" | "exerciseLogUpdated" | "exerciseLogDeleted"
+ *   | "healthMetricCreated" | "healthMetricUpdated" | "healthMetricDeleted"
+ *   | "healthProfileUpdated"} EventType
+ */
+
+/**
+ * One frame as the server sends it: one WebSocket text message per event.
+ * @typedef {object} RealtimeFrame
+ * @property {EventType | string} type  the event type
+ * @property {Record<string, unknown>} data  the event's data (`*Deleted` events carry `{id}`)
+ * @property {string} [id]  the event id, the same on every delivery of one event
+ * @property {string} [time]  when the event happened, ISO 8601
+ * @property {number} [seq]  per-user sequence number (issue 5; absent until the server sends it)
+ */
+
+/** @typedef {"idle" | "connecting" | "open" | "reconnecting" | "closed"} Status */
+
+/**
+ * @typedef {object} StatusChange
+ * @property {Status} status
+ * @property {number} attempt  failed attempts in a row (0 once a connection has proved stable)
+ * @property {number} [delayMs]  with "reconnecting": how long until the next attempt
+ * @property {number} [code]  with "reconnecting"/"closed": the close code of the socket
+ * @property {string} [reason]  with "reconnecting"/"closed": the close reason, if any
+ */
+
+/**
+ * @typedef {object} Backoff
+ * @property {number} [baseMs=500]  the ceiling of the first delay
+ * @property {number} [maxMs=30000]  no delay is ever longer
+ * @property {number} [factor=2]  the ceiling grows by this factor per failed attempt
+ */
+
+/**
+ * @typedef {object} UrlContext  what a `url` function gets, to build the URL of one attempt
+ * @property {number} attempt  failed attempts in a row before this one
+ * @property {number | undefined} lastSeq  the highest `seq` seen (for resume, issue 5)
+ */
+
+/**
+ * @typedef {object} IdleHook  called when nothing was received or sent for `afterMs` while open
+ * @property {number} afterMs
+ * @property {(client: RealtimeClient) => void} onIdle  e.g. `(c) => c.send({action: "ping"})`
+ *   once the server answers pings (issue 5); until then, leave this unset
+ */
+
+/**
+ * @typedef {object} RealtimeOptions
+ * @property {string | ((ctx: UrlContext) => string)} url  the WebSocket URL, or a function of the attempt
+ * @property {() => string | Promise<string>} getToken  a fresh token; called before every (re)connect
+ * @property {Backoff} [backoff]
+ * @property {number} [stableAfterMs=5000]  an open connection that lasts this long resets `attempt` to 0
+ * @property {number} [maxAttempts=Infinity]  give up (status "closed") after this many failed attempts
+ * @property {number} [dedupeSize=1000]  how many recent event ids to remember
+ * @property {number} [lastSeq]  restore the resume point from storage (issue 5)
+ * @property {IdleHook} [idle]
+ * @property {(event: {code: number, reason: string}) => boolean} [shouldReconnect]  default: always
+ * @property {typeof WebSocket} [WebSocket]  the implementation (default `globalThis.WebSocket`)
+ * @property {() => number} [random]  in [0, 1) (default `Math.random`); tests pin it
+ */
+
+/**
+ * The delay before reconnect attempt `attempt` (0-based): "full jitter", a uniform pick in
+ * [0, min(maxMs, baseMs * factor^attempt)), as in the AWS Architecture Blog's backoff study.
+ * @param {number} attempt
+ * @param {Backoff} [backoff]
+ * @param {() => number} [random]
+ * @returns {number} milliseconds
+ */
+export function backoffDelay(attempt, backoff = {}, random = Math.random) {
+  const { baseMs = 500, maxMs = 30000, factor = 2 } = backoff;
+  const ceiling = Math.min(maxMs, baseMs * Math.pow(factor, Math.max(0, attempt)));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * A set of the most recently seen ids, bounded: the oldest is forgotten first.
+ * `Map` keeps insertion order, so re-inserting an id marks it as recent.
+ */
+export class RecentIds {
+  /** @param {number} capacity */
+  constructor(capacity) {
+    if (!(capacity > 0)) throw new RangeError("capacity must be positive");
+    /** @private */ this.capacity = capacity;
+    /** @private @type {Map<string, true>} */ this.ids = new Map();
+  }
+
+  /**
+   * Remember `id`; true when it was new, false when it was already there (a duplicate).
+   * @param {string} id
+   * @returns {boolean}
+   */
+  add(id) {
+    const seen = this.ids.delete(id);
+    this.ids.set(id, true);
+    if (this.ids.size > this.capacity) {
+      this.ids.delete(this.ids.keys().next().value);
+    }
+    return !seen;
+  }
+
+  /** @returns {number} */
+  get size() {
+    return this.ids.size;
+  }
+}
+
+/**
+ * Parse one text message into a frame; `null` when it is not a frame (not JSON, no string `type`).
+ * @param {unknown} text
+ * @returns {RealtimeFrame | null}
+ */
+export function parseFrame(text) {
+  if (typeof text !== "string") return null;
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== "object" || typeof value.type !== "string") return null;
+  return value;
+}
+
+/**
+ * A WebSocket to HealthCoach Realtime that stays connected: see the top of this file.
+ */
+export class RealtimeClient {
+  /** @param {RealtimeOptions} options */
+  constructor(options) {
+    if (!options || !options.url) throw new TypeError("RealtimeClient: `url` is required");
+    if (typeof options.getToken !== "function") {
+      throw new TypeError("RealtimeClient: `getToken` must be a function");
+    }
+    /** @private */ this.options = options;
+    /** @private */ this.WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
+    /** @private */ this.random = options.random ?? Math.random;
+    /** @private */ this.recent = new RecentIds(options.dedupeSize ?? 1000);
+    /** @private @type {Map<string, Set<(data: any, frame: RealtimeFrame) => void>>} */
+    this.typed = new Map();
+    /** @private @type {Set<(frame: RealtimeFrame) => void>} */ this.any = new Set();
+    /** @private @type {Set<(change: StatusChange) => void>} */ this.statusListeners = new Set();
+    /** @private @type {Set<(error: unknown) => void>} */ this.errorListeners = new Set();
+    /** @private @type {WebSocket | null} */ this.socket = null;
+    /** @private */ this.wanted = false;
+    /** @private */ this.generation = 0;
+    /** @private */ this.timers = { retry: 0, stable: 0, idle: 0 };
+    /** @private @type {number | undefined} */ this.seq = options.lastSeq;
+    /** @type {Status} */ this.status = "idle";
+    /** Failed attempts in a row. */
+    this.attempt = 0;
+  }
+
+  /** The highest `seq` received so far (issue 5), to resume from after a reconnect. */
+  get lastSeq() {
+    return this.seq;
+  }
+
+  /**
+   * Call `callback(data, frame)` for every new event of `type`; returns the unsubscribe function.
+   * @param {EventType} type
+   * @param {(data: any, frame: RealtimeFrame) => void} callback
+   * @returns {() => void}
+   */
+  on(type, callback) {
+    let listeners = this.typed.get(type);
+    if (!listeners) this.typed.set(type, (listeners = new Set()));
+    listeners.add(callback);
+    return () => listeners.delete(callback);
+  }
+
+  /**
+   * Call `callback(frame)` for every new event, whatever its type; returns the unsubscribe function.
+   * @param {(frame: RealtimeFrame) => void} callback
+   * @returns {() => void}
+   */
+  onAny(callback) {
+    this.any.add(callback);
+    return () => this.any.delete(callback);
+  }
+
+  /**
+   * Call `callback(change)` on every status change; returns the unsubscribe function.
+   * @param {(change: StatusChange) => void} callback
+   * @returns {() => void}
+   */
+  onStatus(callback) {
+    this.statusListeners.add(callback);
+    return () => this.statusListeners.delete(callback);
+  }
+
+  /**
+   * Call `callback(error)` when `getToken` fails or a callback throws (default: `console.error`).
+   * @param {(error: unknown) => void} callback
+   * @returns {() => void}
+   */
+  onError(callback) {
+    this.errorListeners.add(callback);
+    return () => this.errorListeners.delete(callback);
+  }
+
+  /** Start connecting (and keep reconnecting) until `close()`. Calling it again is harmless. */
+  connect() {
+    if (this.wanted) return;
+    this.wanted = true;
+    this.attempt = 0;
+    void this.open();
+  }
+
+  /** Close the socket and stop reconnecting. */
+  close() {
+    this.wanted = false;
+    this.generation += 1;
+    this.clearTimers();
+    const socket = this.socket;
+    this.socket = null;
+    if (socket && socket.readyState <= 1) socket.close(1000, "client closed");
+    this.setStatus({ status: "closed", attempt: this.attempt, code: 1000, reason: "client closed" });
+  }
+
+  /**
+   * Send one JSON message on the open socket; false when there is none.
+   * The server routes on `action` (API Gateway's `$request.body.action`).
+   * @param {unknown} message
+   * @returns {boolean}
+   */
+  send(message) {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== 1) return false;
+    socket.send(JSON.stringify(message));
+    this.armIdle();
+    return true;
+  }
+
+  /** @private */
+  async open() {
+    const generation = ++this.generation;
+    this.setStatus({ status: "connecting", attempt: this.attempt });
+    let token;
+    try {
+      token = await this.options.getToken();
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.report(error);
+      this.retry(4001, "getToken failed");
+      return;
+    }
+    if (generation !== this.generation) return;
+    const { url } = this.options;
+    const target = typeof url === "function" ? url({ attempt: this.attempt, lastSeq: this.seq }) : url;
+    let socket;
+    try {
+      socket = new this.WebSocketImpl(target, [SUBPROTOCOL, token]);
+    } catch (error) {
+      this.report(error);
+      this.retry(4002, "invalid WebSocket URL");
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      if (generation !== this.generation) return;
+      this.setStatus({ status: "open", attempt: this.attempt });
+      const stableAfterMs = this.options.stableAfterMs ?? 5000;
+      this.timers.stable = setTimeout(() => {
+        this.attempt = 0;
+      }, stableAfterMs);
+      this.armIdle();
+    };
+    socket.onmessage = (message) => {
+      if (generation !== this.generation) return;
+      this.armIdle();
+      this.receive(message.data);
+    };
+    socket.onclose = (event) => {
+      if (generation !== this.generation) return;
+      this.socket = null;
+      this.retry(event.code, event.reason);
+    };
+    // A failed handshake (401, network) fires "error" then "close"; "close" does the work.
+    socket.onerror = () => {};
+  }
+
+  /** @private @param {unknown} text */
+  receive(text) {
+    const frame = parseFrame(text);
+    if (!frame) return;
+    if (typeof frame.id === "string" && !this.recent.add(frame.id)) return;
+    if (typeof frame.seq === "number" && (this.seq === undefined || frame.seq > this.seq)) {
+      this.seq = frame.seq;
+    }
+    for (const callback of this.typed.get(frame.type) ?? []) this.call(callback, frame.data, frame);
+    for (const callback of this.any) this.call(callback, frame);
+  }
+
+  /** @private @param {number} code @param {string} reason */
+  retry(code, reason) {
+    this.clearTimers();
+    if (!this.wanted) return;
+    const { shouldReconnect, maxAttempts = Infinity } = this.options;
+    if ((shouldReconnect && !shouldReconnect({ code, reason })) || this.attempt >= maxAttempts) {
+      this.wanted = false;
+      this.setStatus({ status: "closed", attempt: this.attempt, code, reason });
+      return;
+    }
+    const delayMs = backoffDelay(this.attempt, this.options.backoff, this.random);
+    this.attempt += 1;
+    this.setStatus({ status: "reconnecting", attempt: this.attempt, delayMs, code, reason });
+    const generation = this.generation;
+    this.timers.retry = setTimeout(() => {
+      if (generation === this.generation && this.wanted) void this.open();
+    }, delayMs);
+  }
+
+  /** @private */
+  armIdle() {
+    const idle = this.options.idle;
+    if (!idle) return;
+    clearTimeout(this.timers.idle);
+    this.timers.idle = setTimeout(() => {
+      if (this.socket && this.socket.readyState === 1) this.call(idle.onIdle, this);
+    }, idle.afterMs);
+  }
+
+  /** @private */
+  clearTimers() {
+    clearTimeout(this.timers.retry);
+    clearTimeout(this.timers.stable);
+    clearTimeout(this.timers.idle);
+  }
+
+  /** @private @param {StatusChange} change */
+  setStatus(change) {
+    this.status = change.status;
+    for (const callback of this.statusListeners) this.call(callback, change);
+  }
+
+  /** @private @param {Function} callback @param {...unknown} args */
+  call(callback, ...args) {
+    try {
+      callback(...args);
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  /** @private @param {unknown} error */
+  report(error) {
+    if (this.errorListeners.size === 0) {
+      console.error("RealtimeClient:", error);
+      return;
+    }
+    for (const callback of this.errorListeners) {
+      try {
+        callback(error);
+      } catch (nested) {
+        console.error("RealtimeClient: onError callback failed:", nested);
+      }
+    }
+  }
+}

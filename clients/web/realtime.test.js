@@ -1,0 +1,219 @@
+// Unit tests of the reference client, with an in-memory WebSocket: `node --test clients/web/`.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { RealtimeClient, RecentIds, SUBPROTOCOL, backoffDelay, parseFrame } from "./realtime.js";
+
+/** An in-memory WebSocket: records what the client asked for; the test drives its events. */
+class FakeSocket {
+  /** @type {FakeSocket[]} */
+  static made = [];
+
+  constructor(url, protocols) {
+    this.url = url;
+    this.protocols = protocols;
+    this.readyState = 0;
+    this.sent = [];
+    FakeSocket.made.push(this);
+  }
+
+  open() {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+
+  message(frame) {
+    this.onmessage?.({ data: typeof frame === "string" ? frame : JSON.stringify(frame) });
+  }
+
+  drop(code = 1006, reason = "") {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+
+  send(text) {
+    this.sent.push(text);
+  }
+
+  close(code, reason) {
+    this.readyState = 3;
+    this.closedWith = { code, reason };
+  }
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+function makeClient(options = {}) {
+  FakeSocket.made = [];
+  let tokens = 0;
+  const client = new RealtimeClient({
+    url: "ws://127.0.0.1:3001/local",
+    getToken: () => `token-${++tokens}`,
+    WebSocket: FakeSocket,
+    random: () => 0,
+    ...options,
+  });
+  return client;
+}
+
+test("backoffDelay: full jitter below an exponential ceiling that is capped", () => {
+  const top = () => 0.999999;
+  assert.equal(backoffDelay(0, { baseMs: 100 }, top), 99);
+  assert.equal(backoffDelay(3, { baseMs: 100 }, top), 799);
+  assert.equal(backoffDelay(30, { baseMs: 100, maxMs: 5000 }, top), 4999);
+  assert.equal(backoffDelay(5, {}, () => 0), 0);
+});
+
+test("RecentIds forgets the least recently seen id first", () => {
+  const ids = new RecentIds(2);
+  assert.equal(ids.add("a"), true);
+  assert.equal(ids.add("b"), true);
+  assert.equal(ids.add("a"), false);
+  ids.add("c");
+  assert.equal(ids.add("a"), false);
+  assert.equal(ids.add("b"), true);
+  assert.equal(ids.size, 2);
+});
+
+test("parseFrame rejects what is not a frame", () => {
+  assert.equal(parseFrame("not json"), null);
+  assert.equal(parseFrame("[1]"), null);
+  assert.equal(parseFrame('{"data": {}}'), null);
+  assert.deepEqual(parseFrame('{"type": "foodLogDeleted", "data": {"id": "1"}}'), {
+    type: "foodLogDeleted",
+    data: { id: "1" },
+  });
+});
+
+test("the token rides in the subprotocol list", async () => {
+  const client = makeClient();
+  client.connect();
+  await tick();
+  assert.deepEqual(FakeSocket.made[0].protocols, [SUBPROTOCOL, "token-1"]);
+  assert.equal(FakeSocket.made[0].url, "ws://127.0.0.1:3001/local");
+  client.close();
+});
+
+test("typed callbacks get data of their type only; onAny gets every frame", async () => {
+  const client = makeClient();
+  const food = [];
+  const all = [];
+  client.on("foodLogCreated", (data) => food.push(data));
+  client.onAny((frame) => all.push(frame.type));
+  client.connect();
+  await tick();
+  const socket = FakeSocket.made[0];
+  socket.open();
+  socket.message({ type: "foodLogCreated", data: { id: "f1" }, id: "e1" });
+  socket.message({ type: "healthProfileUpdated", data: { id: "p1" }, id: "e2" });
+  assert.deepEqual(food, [{ id: "f1" }]);
+  assert.deepEqual(all, ["foodLogCreated", "healthProfileUpdated"]);
+  client.close();
+});
+
+test("a frame whose id was already seen is dropped", async () => {
+  const client = makeClient();
+  const seen = [];
+  client.onAny((frame) => seen.push(frame.id));
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  FakeSocket.made[0].message({ type: "foodLogDeleted", data: { id: "f1" }, id: "e1" });
+  FakeSocket.made[0].message({ type: "foodLogDeleted", data: { id: "f1" }, id: "e1" });
+  assert.deepEqual(seen, ["e1"]);
+  client.close();
+});
+
+test("after a drop it reconnects with a fresh token and reports the attempt", async () => {
+  const client = makeClient();
+  const statuses = [];
+  client.onStatus((change) => statuses.push(`${change.status}:${change.attempt}`));
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  FakeSocket.made[0].drop(1001, "going away");
+  await tick();
+  assert.equal(FakeSocket.made.length, 2);
+  assert.deepEqual(FakeSocket.made[1].protocols, [SUBPROTOCOL, "token-2"]);
+  assert.deepEqual(statuses, ["connecting:0", "open:0", "reconnecting:1", "connecting:1"]);
+  client.close();
+});
+
+test("close() stops reconnecting", async () => {
+  const client = makeClient();
+  client.connect();
+  await tick();
+  const socket = FakeSocket.made[0];
+  socket.open();
+  client.close();
+  socket.drop(1000, "");
+  await tick();
+  assert.equal(FakeSocket.made.length, 1);
+  assert.equal(client.status, "closed");
+  assert.equal(socket.closedWith.code, 1000);
+});
+
+test("a failing getToken is reported and retried", async () => {
+  let calls = 0;
+  const errors = [];
+  const client = makeClient({
+    getToken: () => {
+      calls += 1;
+      if (calls === 1) throw new Error("issuer down");
+      return "late-token";
+    },
+  });
+  client.onError((error) => errors.push(error.message));
+  client.connect();
+  await tick();
+  assert.deepEqual(errors, ["issuer down"]);
+  assert.deepEqual(FakeSocket.made[0].protocols, [SUBPROTOCOL, "late-token"]);
+  client.close();
+});
+
+test("lastSeq follows the highest seq and reaches a url function on reconnect", async () => {
+  const urls = [];
+  const client = makeClient({
+    url: ({ lastSeq }) => {
+      urls.push(lastSeq);
+      return "ws://127.0.0.1:3001/local";
+    },
+  });
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  FakeSocket.made[0].message({ type: "foodLogCreated", data: { id: "f" }, id: "e7", seq: 7 });
+  FakeSocket.made[0].drop();
+  await tick();
+  assert.equal(client.lastSeq, 7);
+  assert.deepEqual(urls, [undefined, 7]);
+  client.close();
+});
+
+test("a throwing callback does not stop the others", async () => {
+  const client = makeClient();
+  const errors = [];
+  const seen = [];
+  client.onError((error) => errors.push(error.message));
+  client.onAny(() => {
+    throw new Error("boom");
+  });
+  client.onAny((frame) => seen.push(frame.id));
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  FakeSocket.made[0].message({ type: "foodLogCreated", data: { id: "f" }, id: "e1" });
+  assert.deepEqual(errors, ["boom"]);
+  assert.deepEqual(seen, ["e1"]);
+  client.close();
+});
+
+test("the idle hook runs when an open socket has been quiet for afterMs", async () => {
+  const client = makeClient({ idle: { afterMs: 1, onIdle: (c) => c.send({ action: "ping" }) } });
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  await tick();
+  assert.equal(FakeSocket.made[0].sent[0], '{"action":"ping"}');
+  client.close();
+});
