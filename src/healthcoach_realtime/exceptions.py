@@ -8,6 +8,7 @@ __all__ = [
     "EmitError",
     "EventTooLargeError",
     "InvalidEventError",
+    "KeySetUnavailableError",
     "RealtimeError",
     "UnknownEventTypeError",
 ]
@@ -52,3 +53,7 @@ class EmitError(RealtimeError):
 
 class AuthError(RealtimeError):
     """A token was refused. The message names the reason and never contains the token."""
+
+
+class KeySetUnavailableError(RealtimeError):
+    """The issuer's JWKS could not be fetched: our fault, not the caller's (500, not 401)."""

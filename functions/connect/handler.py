@@ -1,0 +1,61 @@
+"""``$connect``: verify the caller's Cognito token and record the connection (200, 401 or 500).
+
+Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
+only the package. The verifier (with its JWKS cache) and the store live as long as the process.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from healthcoach_realtime.auth.verifier import TokenVerifier
+from healthcoach_realtime.clients import dynamodb_client
+from healthcoach_realtime.connection_lifecycle import open_connection
+from healthcoach_realtime.connections import ConnectionStore
+from healthcoach_realtime.observability import MetricName, logger, metrics
+from healthcoach_realtime.settings import get_settings
+from healthcoach_realtime.websocket_events import failed
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@cache
+def verifier() -> TokenVerifier:
+    """Built on first use from the environment, then reused by every warm invocation."""
+    return TokenVerifier.from_settings(get_settings())
+
+
+@cache
+def store() -> ConnectionStore:
+    """The connections table through the process's cached DynamoDB client."""
+    return ConnectionStore(dynamodb_client(), get_settings().connections_table)
+
+
+# log_event=False wins over POWERTOOLS_LOGGER_LOG_EVENT: this event carries the token.
+@logger.inject_lambda_context(log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer API Gateway's ``$connect`` route."""
+    try:
+        outcome = open_connection(event, verifier(), store(), now=datetime.now(UTC))
+    except Exception:
+        logger.exception("connect failed")
+        return failed()
+    if outcome.connection is None:
+        metrics.add_metric(name=MetricName.AUTH_FAILURES, unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "connection refused", extra={"connection_id": outcome.connection_id, "reason": outcome.refusal}
+        )
+    else:
+        metrics.add_metric(name=MetricName.CONNECTIONS_OPENED, unit=MetricUnit.Count, value=1)
+        logger.info(
+            "connection opened",
+            extra={"connection_id": outcome.connection_id, "user_id": outcome.connection.user_id},
+        )
+    return outcome.response

@@ -1,0 +1,50 @@
+"""``$disconnect``: forget the connection (best effort, as API Gateway's own delivery of it).
+
+Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
+only the package; no token verification, so none of its cold-start cost.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from healthcoach_realtime.clients import dynamodb_client
+from healthcoach_realtime.connection_lifecycle import close_connection
+from healthcoach_realtime.connections import ConnectionStore
+from healthcoach_realtime.observability import MetricName, logger, metrics
+from healthcoach_realtime.settings import get_settings
+from healthcoach_realtime.websocket_events import failed
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@cache
+def store() -> ConnectionStore:
+    """The connections table through the process's cached DynamoDB client."""
+    return ConnectionStore(dynamodb_client(), get_settings().connections_table)
+
+
+@logger.inject_lambda_context(log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer API Gateway's ``$disconnect`` route."""
+    try:
+        outcome = close_connection(event, store())
+    except Exception:
+        logger.exception("disconnect failed")
+        return failed()
+    metrics.add_metric(name=MetricName.CONNECTIONS_CLOSED, unit=MetricUnit.Count, value=1)
+    logger.info(
+        "connection closed",
+        extra={
+            "connection_id": outcome.request.connection_id,
+            "status_code": outcome.request.status_code,
+            "reason": outcome.request.reason,
+        },
+    )
+    return outcome.response
