@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
 
-__all__ = ["dynamodb_client", "events_client", "management_api_client"]
+__all__ = ["dynamodb_client", "events_client", "management_api_client", "sqs_client"]
 
 # Pool large enough for the dispatcher's concurrent posts; retries are ours, not botocore's,
 # so that a 429/5xx is counted and decided on (retry, or report the record as failed).
@@ -42,6 +43,12 @@ def dynamodb_client() -> DynamoDBClient:
 def events_client() -> EventBridgeClient:
     """The EventBridge client ``emit`` writes with."""
     return boto3.client("events", region_name=get_settings().aws_region, config=_DEFAULT_CONFIG)
+
+
+@cache
+def sqs_client() -> SQSClient:
+    """The SQS client that dead-letters records which can never be delivered."""
+    return boto3.client("sqs", region_name=get_settings().aws_region, config=_DEFAULT_CONFIG)
 
 
 @cache

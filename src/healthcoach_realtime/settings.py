@@ -27,6 +27,7 @@ class Settings:
     event_bus_name: str = DEFAULT_EVENT_BUS
     aws_region: str = "us-east-1"
     aws_endpoint_url: str = ""
+    dead_letter_queue_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -41,6 +42,7 @@ class Settings:
             event_bus_name=e.get("EVENT_BUS_NAME") or DEFAULT_EVENT_BUS,
             aws_region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
             aws_endpoint_url=e.get("AWS_ENDPOINT_URL", ""),
+            dead_letter_queue_url=e.get("DEAD_LETTER_QUEUE_URL", ""),
         )
 
     @property
