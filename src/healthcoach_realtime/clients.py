@@ -26,7 +26,7 @@ __all__ = ["dynamodb_client", "events_client", "management_api_client", "sqs_cli
 # so that a 429/5xx is counted and decided on (retry, or report the record as failed).
 _MANAGEMENT_CONFIG = Config(
     max_pool_connections=32,
-    retries={"max_attempts": 1, "mode": "standard"},
+    retries={"total_max_attempts": 1, "mode": "standard"},
     connect_timeout=2,
     read_timeout=5,
 )
