@@ -1,0 +1,46 @@
+"""Dispatcher: SQS batches of domain events -> every open WebSocket of each event's user.
+
+Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
+only the package. The event source mapping must enable ``ReportBatchItemFailures``: the
+response names the records SQS has to redeliver. Environment: ``CONNECTIONS_TABLE``,
+``WS_API_ENDPOINT``, ``DEAD_LETTER_QUEUE_URL``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from healthcoach_realtime.clients import dynamodb_client, management_api_client, sqs_client
+from healthcoach_realtime.connections import ConnectionStore
+from healthcoach_realtime.dead_letters import DeadLetterQueue
+from healthcoach_realtime.dispatch.batch import dispatch_batch
+from healthcoach_realtime.observability import logger, metrics
+from healthcoach_realtime.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+@cache
+def store() -> ConnectionStore:
+    """The connections table through the process's cached DynamoDB client."""
+    return ConnectionStore(dynamodb_client(), get_settings().connections_table)
+
+
+@cache
+def dead_letters() -> DeadLetterQueue:
+    """Where invalid events are parked; fails fast, naming the setting, when it is missing."""
+    settings = get_settings()
+    settings.require("dead_letter_queue_url")
+    return DeadLetterQueue(sqs_client(), settings.dead_letter_queue_url, origin="dispatcher")
+
+
+# The event carries health data: never log it (log_event stays False).
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Deliver one SQS batch; returns ``{"batchItemFailures": [...]}``."""
+    return dispatch_batch(
+        event, store=store(), management=management_api_client(), dead_letters=dead_letters()
+    )

@@ -1,0 +1,153 @@
+"""``dispatch_batch``: one SQS batch of domain events to every open connection of their users.
+
+Invalid records are dead-lettered (not retried); each user's connections are looked up once per
+batch; posts run concurrently; a 410 removes the connection; a record still failing after the
+retries is reported in ``batchItemFailures`` so SQS redelivers it (then dead-letters it after
+``MAX_RECEIVE_COUNT``). Delivery is at least once: a redelivered record reaches again the
+connections that already had it, and the browser drops the duplicate by the frame's ``id``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
+
+from healthcoach_realtime.dispatch.deliver import deliver_all
+from healthcoach_realtime.dispatch.parse import DispatchEvent, InvalidRecord, parse_batch
+from healthcoach_realtime.dispatch.plan import (
+    BatchReport,
+    Delivery,
+    Outcome,
+    RetryPolicy,
+    group_by_user,
+    summarize,
+)
+from healthcoach_realtime.observability import MetricName, logger, metrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+
+    from healthcoach_realtime.connections import ConnectionStore
+    from healthcoach_realtime.dead_letters import DeadLetterQueue
+
+__all__ = ["MAX_WORKERS", "dispatch_batch"]
+
+# Concurrent lookups and posts; below the @connections client's pool of 32 connections.
+MAX_WORKERS = 16
+DEFAULT_RETRY = RetryPolicy()
+
+
+def dispatch_batch(
+    sqs_event: Mapping[str, Any],
+    *,
+    store: ConnectionStore,
+    management: ApiGatewayManagementApiClient,
+    dead_letters: DeadLetterQueue,
+    policy: RetryPolicy = DEFAULT_RETRY,
+    sleep: Callable[[float], None] = time.sleep,
+    max_workers: int = MAX_WORKERS,
+) -> dict[str, Any]:
+    """Deliver a batch; returns the partial-batch response ``{"batchItemFailures": [...]}``."""
+    records = parse_batch(sqs_event)
+    undead_lettered = _dead_letter(records, dead_letters)
+    by_user = group_by_user(r for r in records if isinstance(r, DispatchEvent))
+    with ThreadPoolExecutor(max_workers=max_workers) as executor:
+        connections, unreachable = _look_up(store, list(by_user), executor)
+        targets = [(cid, by_user[user]) for user, ids in connections.items() for cid in ids]
+        deliveries = deliver_all(management, targets, executor=executor, policy=policy, sleep=sleep)
+    _log_deliveries(deliveries)
+    removed = _remove_gone(store, deliveries)
+    report = summarize(
+        records,
+        deliveries,
+        unreachable_users=unreachable,
+        undead_lettered=undead_lettered,
+        stale_connections_removed=removed,
+    )
+    _record(report, users=len(by_user))
+    return report.response
+
+
+def _dead_letter(
+    records: Sequence[DispatchEvent | InvalidRecord], dead_letters: DeadLetterQueue
+) -> list[str]:
+    """Park every invalid record; returns the ids of those SQS refused (they must be retried)."""
+    refused: list[str] = []
+    for record in records:
+        if not isinstance(record, InvalidRecord):
+            continue
+        logger.warning("invalid event", extra={"message_id": record.message_id, "reason": record.reason})
+        try:
+            dead_letters.send(record.body, record.reason, record_id=record.message_id)
+        except (BotoCoreError, ClientError):
+            logger.exception("dead-lettering failed", extra={"message_id": record.message_id})
+            refused.append(record.message_id)
+    return refused
+
+
+def _look_up(
+    store: ConnectionStore, users: list[str], executor: Executor
+) -> tuple[dict[str, list[str]], list[str]]:
+    """One GSI query per user, concurrently; users whose query failed are ``unreachable``."""
+    futures = {user: executor.submit(store.connection_ids_of, user) for user in users}
+    connections: dict[str, list[str]] = {}
+    unreachable: list[str] = []
+    for user, future in futures.items():
+        try:
+            connections[user] = future.result()
+        except (BotoCoreError, ClientError):
+            logger.exception("connection lookup failed", extra={"user_id": user})
+            unreachable.append(user)
+    return connections, unreachable
+
+
+def _log_deliveries(deliveries: list[Delivery]) -> None:
+    for d in deliveries:
+        if d.outcome is not Outcome.SENT and d.attempts:
+            logger.warning(
+                "delivery not sent",
+                extra={
+                    "message_id": d.message_id,
+                    "event_id": d.event_id,
+                    "connection_id": d.connection_id,
+                    "outcome": d.outcome.value,
+                    "status": d.status,
+                    "attempts": d.attempts,
+                },
+            )
+
+
+def _remove_gone(store: ConnectionStore, deliveries: list[Delivery]) -> int:
+    """Forget every connection that answered 410; returns how many were removed."""
+    gone = dict.fromkeys(d.connection_id for d in deliveries if d.outcome is Outcome.GONE and d.attempts)
+    removed = 0
+    for connection_id in gone:
+        try:
+            store.remove(connection_id)
+        except (BotoCoreError, ClientError):
+            # Harmless: the next event tries (and removes) it again; TTL removes it at the latest.
+            logger.exception("removing a stale connection failed", extra={"connection_id": connection_id})
+        else:
+            removed += 1
+    return removed
+
+
+def _record(report: BatchReport, *, users: int) -> None:
+    counts = {
+        MetricName.EVENTS_DISPATCHED: report.events_dispatched,
+        MetricName.MESSAGES_SENT: report.messages_sent,
+        MetricName.STALE_CONNECTIONS_REMOVED: report.stale_connections_removed,
+        MetricName.DELIVERY_FAILURES: report.delivery_failures,
+        MetricName.INVALID_EVENTS: report.invalid_events,
+    }
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    logger.info(
+        "batch dispatched",
+        extra={**counts, "users": users, "records_failed": len(report.failed_message_ids)},
+    )

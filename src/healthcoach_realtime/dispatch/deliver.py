@@ -1,0 +1,106 @@
+"""PostToConnection: every connection's events, concurrently, retried per ``RetryPolicy``.
+
+One shared @connections client (thread-safe, pooled; see ``clients.management_api_client``)
+and one bounded thread pool. Each connection gets its events in batch order, so a browser
+sees one user's events in the order they were emitted.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from healthcoach_realtime.dispatch.plan import Delivery, Outcome, RetryPolicy, classify
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+
+    from healthcoach_realtime.dispatch.parse import DispatchEvent
+
+__all__ = ["deliver_all", "deliver_to_connection", "post_status"]
+
+
+def post_status(client: ApiGatewayManagementApiClient, connection_id: str, data: bytes) -> int | None:
+    """POST one frame; the HTTP status, or ``None`` when no answer came (refused, timed out).
+
+    The status comes from the response, not the exception class: a 410 without the
+    ``x-amzn-ErrorType: GoneException`` header is a plain ``ClientError`` (FACTS.md).
+    """
+    try:
+        response = client.post_to_connection(ConnectionId=connection_id, Data=data)
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status is None:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            return int(code) if code.isdigit() else None
+        return int(status)
+    except BotoCoreError:
+        return None
+    return int(response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+def deliver_to_connection(
+    client: ApiGatewayManagementApiClient,
+    connection_id: str,
+    events: Sequence[DispatchEvent],
+    *,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: Callable[[], float] = random.random,
+) -> list[Delivery]:
+    """Post ``events`` in order to one connection; one ``Delivery`` per event.
+
+    After a 410, or once retries are exhausted, the remaining events are not posted (gone stays
+    gone; a failing connection would only burn the Lambda's time) and share that outcome.
+    """
+    deliveries: list[Delivery] = []
+    for position, event in enumerate(events):
+        delivery = _deliver_one(client, connection_id, event, policy=policy, sleep=sleep, rng=rng)
+        deliveries.append(delivery)
+        if delivery.outcome in (Outcome.GONE, Outcome.RETRY):
+            deliveries += [
+                Delivery(rest.message_id, rest.event_id, connection_id, delivery.outcome, None, 0)
+                for rest in events[position + 1 :]
+            ]
+            break
+    return deliveries
+
+
+def _deliver_one(
+    client: ApiGatewayManagementApiClient,
+    connection_id: str,
+    event: DispatchEvent,
+    *,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    rng: Callable[[], float],
+) -> Delivery:
+    attempt = 1
+    while True:
+        status = post_status(client, connection_id, event.frame)
+        outcome = classify(status)
+        if outcome is not Outcome.RETRY or attempt >= policy.attempts:
+            return Delivery(event.message_id, event.event_id, connection_id, outcome, status, attempt)
+        sleep(policy.delay(attempt, rng))
+        attempt += 1
+
+
+def deliver_all(
+    client: ApiGatewayManagementApiClient,
+    targets: Sequence[tuple[str, Sequence[DispatchEvent]]],
+    *,
+    executor: Executor,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Delivery]:
+    """Every ``(connection_id, events)`` target at once on ``executor``; all their deliveries."""
+    futures = [
+        executor.submit(deliver_to_connection, client, connection_id, events, policy=policy, sleep=sleep)
+        for connection_id, events in targets
+    ]
+    return [delivery for future in futures for delivery in future.result()]

@@ -1,0 +1,130 @@
+"""The dispatcher's decisions over plain data: grouping, what a post's status means, retries,
+and which records SQS must redeliver. Pure: the I/O lives in ``deliver`` and ``batch``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from healthcoach_realtime.dispatch.parse import DispatchEvent, InvalidRecord
+
+__all__ = [
+    "BatchReport",
+    "Delivery",
+    "Outcome",
+    "RetryPolicy",
+    "classify",
+    "group_by_user",
+    "summarize",
+]
+
+
+class Outcome(Enum):
+    """What one PostToConnection answer means for that connection and event."""
+
+    SENT = "sent"  # 2xx
+    GONE = "gone"  # 410: the connection is closed; forget it
+    RETRY = "retry"  # 429, 5xx, network error: transient; after the last attempt, a failure
+    PERMANENT = "permanent"  # 403, 413, other 4xx: resending cannot help
+
+
+def classify(status: int | None) -> Outcome:
+    """The outcome of an HTTP status; ``None`` means no answer (connection error, timeout)."""
+    if status is None or status == 429 or status >= 500:
+        return Outcome.RETRY
+    if 200 <= status < 300:
+        return Outcome.SENT
+    if status == 410:
+        return Outcome.GONE
+    return Outcome.PERMANENT
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Short on purpose: the dispatcher runs under a Lambda timeout, and SQS redelivers anyway.
+
+    ``attempts`` counts posts of one event to one connection (first try included); before retry
+    ``n`` it waits a full-jitter delay in [0, min(max_delay, base_delay * 2**(n-1))].
+    """
+
+    attempts: int = 3
+    base_delay: float = 0.05
+    max_delay: float = 0.4
+
+    def delay(self, retry: int, rng: Callable[[], float] = random.random) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based)."""
+        return rng() * min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
+
+
+def group_by_user(events: Iterable[DispatchEvent]) -> dict[str, list[DispatchEvent]]:
+    """Events per user, in batch order: one connection lookup per user per batch."""
+    groups: dict[str, list[DispatchEvent]] = {}
+    for event in events:
+        groups.setdefault(event.user_id, []).append(event)
+    return groups
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The final result of one event to one connection (after any retries)."""
+
+    message_id: str
+    event_id: str
+    connection_id: str
+    outcome: Outcome
+    status: int | None
+    attempts: int
+
+    @property
+    def failed(self) -> bool:
+        """Still transient after the last attempt: the record must be redelivered."""
+        return self.outcome is Outcome.RETRY
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """Counts for the metrics, and the records SQS must redeliver (in batch order)."""
+
+    events_dispatched: int
+    messages_sent: int
+    stale_connections_removed: int
+    delivery_failures: int
+    invalid_events: int
+    failed_message_ids: tuple[str, ...]
+
+    @property
+    def response(self) -> dict[str, Any]:
+        """The SQS partial-batch response (``ReportBatchItemFailures``)."""
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in self.failed_message_ids]}
+
+
+def summarize(
+    records: Sequence[DispatchEvent | InvalidRecord],
+    deliveries: Iterable[Delivery],
+    *,
+    unreachable_users: Iterable[str] = (),
+    undead_lettered: Iterable[str] = (),
+    stale_connections_removed: int = 0,
+) -> BatchReport:
+    """Decide which records failed: a delivery still transient after retries, a user whose
+    connections could not be looked up, or an invalid record that could not be dead-lettered.
+
+    ``DeliveryFailures`` counts deliveries (event x connection) that ended neither sent nor gone.
+    """
+    deliveries = list(deliveries)
+    unreachable = set(unreachable_users)
+    failed = {d.message_id for d in deliveries if d.failed} | set(undead_lettered)
+    failed |= {r.message_id for r in records if isinstance(r, DispatchEvent) and r.user_id in unreachable}
+    events = [r for r in records if isinstance(r, DispatchEvent)]
+    return BatchReport(
+        events_dispatched=sum(1 for e in events if e.message_id not in failed),
+        messages_sent=sum(1 for d in deliveries if d.outcome is Outcome.SENT),
+        stale_connections_removed=stale_connections_removed,
+        delivery_failures=sum(1 for d in deliveries if d.outcome in (Outcome.RETRY, Outcome.PERMANENT)),
+        invalid_events=len(records) - len(events),
+        failed_message_ids=tuple(r.message_id for r in records if r.message_id in failed),
+    )

@@ -1,0 +1,306 @@
+"""The dispatcher handler, loaded by path, against moto's DynamoDB/SQS over HTTP and a real
+loopback HTTP server playing the @connections management API (tests/support/management_api.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from tests.support.lambda_handlers import LambdaContext, load_handler
+from tests.support.management_api import ManagementApiFake
+from tests.support.network import free_port
+from tests.support.sqs_events import (
+    emf_metrics,
+    envelope,
+    load_sample,
+    sqs_event,
+    sqs_event_from_messages,
+    sqs_record,
+)
+
+from healthcoach_realtime import clients, emit
+from healthcoach_realtime.connections import Connection, ConnectionStore
+from healthcoach_realtime.local.provision import create_event_pipeline
+from healthcoach_realtime.settings import get_settings
+
+REGION = "us-east-1"
+
+
+def reset_clients() -> None:
+    get_settings.cache_clear()
+    clients.management_api_client.cache_clear()
+    clients.sqs_client.cache_clear()
+
+
+@pytest.fixture
+def api() -> Iterator[ManagementApiFake]:
+    with ManagementApiFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def sqs(aws_env: str) -> Any:
+    return boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
+
+
+@pytest.fixture
+def dead_letter_queue(sqs: Any) -> str:
+    """A fresh queue named in DEAD_LETTER_QUEUE_URL."""
+    return str(sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"])
+
+
+@pytest.fixture
+def dispatcher(
+    connections_table: str, api: ManagementApiFake, dead_letter_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ModuleType]:
+    """The handler module, fresh, wired to the test table, the fake @connections API and the DLQ."""
+    monkeypatch.setenv("WS_API_ENDPOINT", api.endpoint)
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
+    reset_clients()
+    yield load_handler("dispatcher")
+    reset_clients()
+
+
+@pytest.fixture
+def store(dynamodb: Any, connections_table: str) -> ConnectionStore:
+    return ConnectionStore(dynamodb, connections_table)
+
+
+def connect(store: ConnectionStore, user_id: str, *connection_ids: str) -> None:
+    for connection_id in connection_ids:
+        store.add(Connection(connection_id=connection_id, user_id=user_id))
+
+
+def invoke(dispatcher: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = dispatcher.handler(event, LambdaContext())
+    return response
+
+
+def frame(body: bytes) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(body)
+    return document
+
+
+def test_every_connection_of_the_user_gets_the_frame(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """Both of user-a's connections get each of their events as {type, data, id, time}."""
+    connect(store, "user-a", "a1=", "a2=")
+    response = invoke(dispatcher, load_sample())
+    assert response == {"batchItemFailures": []}
+    for connection_id in ("a1=", "a2="):
+        frames = [frame(b) for b in api.frames(connection_id)]
+        assert [f["type"] for f in frames] == ["foodLogCreated", "healthMetricCreated"]
+        assert frames[0] == {
+            "type": "foodLogCreated",
+            "data": {
+                "id": "f1",
+                "name": "Greek yogurt",
+                "mealType": "breakfast",
+                "calories": 120,
+                "proteinGrams": 10.5,
+                "loggedAt": "2026-11-29T07:30:00Z",
+            },
+            "id": "6a7e8f0a-2c4d-4b1e-8f3a-9d2c5b7e1a01",
+            "time": "2026-11-29T07:30:01Z",
+        }
+
+
+def test_other_users_connections_get_nothing(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """user-b's connection gets only user-b's event; user-c's connection gets nothing."""
+    connect(store, "user-b", "b1=")
+    connect(store, "user-c", "c1=")
+    invoke(dispatcher, load_sample())
+    assert [frame(b)["type"] for b in api.frames("b1=")] == ["foodLogDeleted"]
+    assert api.posts("c1=") == []
+
+
+def test_gone_connection_is_removed_and_the_rest_delivered(
+    dispatcher: ModuleType,
+    store: ConnectionStore,
+    api: ManagementApiFake,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A 410 deletes that row (counted) and the user's other connection still gets everything."""
+    connect(store, "user-a", "stale=", "live=")
+    api.script("stale=", then=410)
+    response = invoke(dispatcher, load_sample())
+    assert response == {"batchItemFailures": []}
+    assert store.get("stale=") is None
+    assert store.get("live=") is not None
+    assert len(api.frames("live=")) == 2
+    assert len(api.posts("stale=")) == 1  # gone stays gone: the second event is not posted
+    assert emf_metrics(capsys.readouterr().out)["StaleConnectionsRemoved"] == 1
+
+
+def test_410_without_error_type_header_is_still_gone(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """The status decides, not the exception class: a bare 410 ClientError also removes the row."""
+    connect(store, "user-b", "b1=")
+    api.script("b1=", then=410, error_type=False)
+    assert invoke(dispatcher, load_sample()) == {"batchItemFailures": []}
+    assert store.get("b1=") is None
+
+
+def test_throttled_post_is_retried_until_it_succeeds(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """429, 429, then 200: delivered within the batch, nothing reported failed."""
+    connect(store, "user-b", "b1=")
+    api.script("b1=", 429, 429)
+    assert invoke(dispatcher, load_sample()) == {"batchItemFailures": []}
+    assert [p.status for p in api.posts("b1=")] == [429, 429, 200]
+    assert len(api.frames("b1=")) == 1
+
+
+def test_persistent_server_error_reports_the_record(
+    dispatcher: ModuleType,
+    store: ConnectionStore,
+    api: ManagementApiFake,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A connection answering 500 every time fails only user-b's record, after 3 attempts."""
+    connect(store, "user-a", "a1=")
+    connect(store, "user-b", "b1=")
+    api.script("b1=", then=500)
+    response = invoke(dispatcher, load_sample())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "3d2e4c0a-7c8b-4f5a-b19c-4b6e3a1d0f32"}]}
+    assert len(api.posts("b1=")) == 3
+    assert len(api.frames("a1=")) == 2
+    assert emf_metrics(capsys.readouterr().out)["DeliveryFailures"] == 1
+
+
+def test_unreachable_endpoint_reports_the_records(
+    dispatcher: ModuleType, store: ConnectionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No answer at all (connection refused) is transient: retried, then reported."""
+    monkeypatch.setenv("WS_API_ENDPOINT", f"http://127.0.0.1:{free_port()}/test")
+    reset_clients()
+    connect(store, "user-b", "b1=")
+    response = invoke(dispatcher, load_sample())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "3d2e4c0a-7c8b-4f5a-b19c-4b6e3a1d0f32"}]}
+
+
+def test_forbidden_is_permanent_not_retried(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """403 cannot get better by resending: one post, and the record is not redelivered."""
+    connect(store, "user-b", "b1=")
+    api.script("b1=", then=403)
+    assert invoke(dispatcher, load_sample()) == {"batchItemFailures": []}
+    assert len(api.posts("b1=")) == 1
+
+
+def test_invalid_event_is_dead_lettered_with_its_reason(
+    dispatcher: ModuleType,
+    store: ConnectionStore,
+    api: ManagementApiFake,
+    sqs: Any,
+    dead_letter_queue: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A schema failure goes to the DLQ unchanged, reason attached, and is not reported failed."""
+    connect(store, "u1", "u1c=")
+    bad = sqs_record(envelope("foodLogCreated", "u1", {"id": "f1", "calories": -5}), message_id="bad-1")
+    good = sqs_record(envelope("foodLogDeleted", "u1", {"id": "f2"}), message_id="good-1")
+    response = invoke(dispatcher, sqs_event(bad, good))
+    assert response == {"batchItemFailures": []}
+    assert [frame(b)["type"] for b in api.frames("u1c=")] == ["foodLogDeleted"]
+    messages = sqs.receive_message(
+        QueueUrl=dead_letter_queue, MessageAttributeNames=["All"], WaitTimeSeconds=1
+    )["Messages"]
+    assert [m["Body"] for m in messages] == [bad["body"]]
+    attributes = messages[0]["MessageAttributes"]
+    assert "detail.data.calories" in attributes["reason"]["StringValue"]
+    assert attributes["origin"]["StringValue"] == "dispatcher"
+    assert attributes["recordId"]["StringValue"] == "bad-1"
+    assert emf_metrics(capsys.readouterr().out)["InvalidEvents"] == 1
+
+
+def test_invalid_event_is_retried_when_the_dlq_refuses_it(
+    dispatcher: ModuleType, monkeypatch: pytest.MonkeyPatch, aws_env: str
+) -> None:
+    """If the dead letter cannot be written, the record is reported so SQS's redrive keeps it."""
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", f"{aws_env}/123456789012/no-such-queue")
+    reset_clients()
+    response = invoke(load_handler("dispatcher"), sqs_event(sqs_record("{not json", message_id="bad-2")))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "bad-2"}]}
+
+
+def test_user_without_connections_is_fine(
+    dispatcher: ModuleType, api: ManagementApiFake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nobody connected: nothing posted, nothing failed, the events still count as dispatched."""
+    assert invoke(dispatcher, load_sample()) == {"batchItemFailures": []}
+    assert api.posts() == []
+    assert emf_metrics(capsys.readouterr().out)["EventsDispatched"] == 3
+
+
+def test_one_connection_query_per_user_per_batch(dispatcher: ModuleType, store: ConnectionStore) -> None:
+    """Five events of two users cost exactly two GSI queries."""
+    connect(store, "qa", "qa1=", "qa2=")
+    connect(store, "qb", "qb1=")
+    queries: list[str] = []
+    clients.dynamodb_client().meta.events.register(
+        "before-send.dynamodb.Query", lambda request, **_: queries.append(request.url)
+    )
+    records = [
+        sqs_record(envelope("foodLogDeleted", user, {"id": f"f{i}"})) for i, user in enumerate("abaab")
+    ]
+    for record, user in zip(records, "abaab", strict=True):
+        record["body"] = record["body"].replace(f'"userId": "{user}"', f'"userId": "q{user}"')
+    assert invoke(dispatcher, sqs_event(*records)) == {"batchItemFailures": []}
+    assert len(queries) == 2
+
+
+def test_posts_to_a_users_connections_overlap(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """The three connections' posts are in flight at the same time (the fake waits for all three)."""
+    connect(store, "user-b", "b1=", "b2=", "b3=")
+    api.rendezvous("b1=", "b2=", "b3=")
+    assert invoke(dispatcher, load_sample()) == {"batchItemFailures": []}
+    assert not api.rendezvous_failed
+    assert all(len(api.frames(c)) == 1 for c in ("b1=", "b2=", "b3="))
+
+
+def test_events_reach_a_connection_in_batch_order(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """One user's events arrive on each connection in the order of the batch."""
+    connect(store, "u-order", "o1=")
+    records = [sqs_record(envelope("foodLogDeleted", "u-order", {"id": f"f{i}"})) for i in range(6)]
+    invoke(dispatcher, sqs_event(*records))
+    assert [frame(b)["data"]["id"] for b in api.frames("o1=")] == [f"f{i}" for i in range(6)]
+
+
+def test_emitted_event_travels_bus_queue_dispatcher_browser(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake, aws_env: str, sqs: Any
+) -> None:
+    """emit() -> EventBridge rule -> SQS -> dispatcher -> the user's connection, id preserved."""
+    events = boto3.client("events", endpoint_url=aws_env, region_name=REGION)
+    pipeline = create_event_pipeline(events, sqs, f"bus-{uuid.uuid4().hex[:8]}")
+    user = f"user-{uuid.uuid4().hex[:8]}"
+    connect(store, user, "e2e=")
+    event_id = emit(user, "foodLogDeleted", {"id": "f1"}, client=events, bus_name=pipeline.bus_name)
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while not messages and time.monotonic() < deadline:
+        received = sqs.receive_message(QueueUrl=pipeline.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        messages = [m for m in received.get("Messages", []) if user in m["Body"]]
+    assert invoke(dispatcher, sqs_event_from_messages(messages, pipeline.queue_arn)) == {
+        "batchItemFailures": []
+    }
+    [received_frame] = [frame(b) for b in api.frames("e2e=")]
+    assert received_frame["id"] == event_id
+    assert received_frame["data"] == {"id": "f1"}

@@ -1,0 +1,171 @@
+"""A real HTTP server on 127.0.0.1 that plays API Gateway's @connections management API.
+
+moto's stand-in never answers 410 (FACTS.md), so the dispatcher is tested against this. boto3
+sends ``POST /<stage>/@connections/<url-encoded id>`` with the frame as body; each connection
+can be told how to answer, in order::
+
+    with ManagementApiFake() as api:
+        api.script("c1", 429, 429)          # two throttles, then 200
+        api.script("c2", then=410)          # gone, every time
+        ... WS_API_ENDPOINT=api.endpoint ...
+        assert api.frames("c1") == [b'{"type":...}']
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote
+
+__all__ = ["ManagementApiFake", "Post"]
+
+STAGE = "test"
+# What AWS sends with each status: x-amzn-ErrorType and a JSON message.
+_ERRORS = {
+    403: ("ForbiddenException", "Forbidden"),
+    410: ("GoneException", None),
+    413: ("PayloadTooLargeException", "Request entity too large"),
+    429: ("LimitExceededException", "Rate exceeded"),
+    500: ("InternalServerErrorException", "Internal server error"),
+    503: ("ServiceUnavailableException", "Service unavailable"),
+}
+
+
+@dataclass(frozen=True)
+class Post:
+    """One POST as received, and how it was answered."""
+
+    connection_id: str
+    body: bytes
+    status: int
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.lock = threading.Lock()
+        self.posts: list[Post] = []
+        self.scripts: dict[str, deque[int]] = defaultdict(deque)
+        self.then: dict[str, int] = {}
+        self.without_error_type: set[str] = set()
+        self.rendezvous: set[str] = set()
+        self.barrier: threading.Barrier | None = None
+        self.rendezvous_failed = False
+
+    def answer_for(self, connection_id: str) -> int:
+        with self.lock:
+            script = self.scripts[connection_id]
+            return script.popleft() if script else self.then.get(connection_id, 200)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as botocore's pooled connections expect
+
+    def _connection_id(self) -> str | None:
+        prefix = f"/{STAGE}/@connections/"
+        return unquote(self.path[len(prefix) :]) if self.path.startswith(prefix) else None
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        connection_id = self._connection_id()
+        if connection_id is None:
+            self._reply(404, {"message": "Not Found"})
+            return
+        if connection_id in self.server.rendezvous and self.server.barrier is not None:
+            try:
+                self.server.barrier.wait()
+            except threading.BrokenBarrierError:
+                self.server.rendezvous_failed = True
+        status = self.server.answer_for(connection_id)
+        with self.server.lock:
+            self.server.posts.append(Post(connection_id, body, status))
+        if status == 200:
+            self._reply(200, None)
+            return
+        error_type, message = _ERRORS.get(status, ("UnknownError", "error"))
+        with_type = connection_id not in self.server.without_error_type
+        self._reply(status, {"message": message}, error_type if with_type else None)
+
+    def do_GET(self) -> None:
+        self._reply(200, {"ConnectedAt": "2026-01-01T00:00:00.000Z", "Identity": {"SourceIp": "127.0.0.1"}})
+
+    def do_DELETE(self) -> None:
+        self._reply(204, None)
+
+    def _reply(self, status: int, document: Any, error_type: str | None = None) -> None:
+        body = b"" if document is None else json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
+        if error_type:
+            self.send_header("x-amzn-ErrorType", error_type)
+        if body:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test output is for assertions."""
+
+
+class ManagementApiFake:
+    """The @connections API of stage ``test``, served from a background thread."""
+
+    def __init__(self) -> None:
+        self._server = _Server()
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        """What ``WS_API_ENDPOINT`` is set to: ``http://127.0.0.1:<port>/test``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{STAGE}"
+
+    def script(self, connection_id: str, *statuses: int, then: int = 200, error_type: bool = True) -> None:
+        """Answer ``statuses`` in order, then ``then`` forever; ``error_type=False`` omits the
+        ``x-amzn-ErrorType`` header (boto3 then raises a plain ClientError)."""
+        with self._server.lock:
+            self._server.scripts[connection_id].extend(statuses)
+            self._server.then[connection_id] = then
+            if not error_type:
+                self._server.without_error_type.add(connection_id)
+
+    def rendezvous(self, *connection_ids: str, timeout: float = 5.0) -> None:
+        """Hold each POST to these connections until all of them are in flight at once.
+
+        If the posts came one after another, the wait times out and ``rendezvous_failed`` is set.
+        """
+        self._server.rendezvous = set(connection_ids)
+        self._server.barrier = threading.Barrier(len(connection_ids), timeout=timeout)
+
+    @property
+    def rendezvous_failed(self) -> bool:
+        """True when posts meant to overlap did not."""
+        return self._server.rendezvous_failed
+
+    def posts(self, connection_id: str | None = None) -> list[Post]:
+        """Every POST received (to one connection, if given), in arrival order."""
+        with self._server.lock:
+            return [p for p in self._server.posts if connection_id in (None, p.connection_id)]
+
+    def frames(self, connection_id: str) -> list[bytes]:
+        """The bodies a connection received with a 200: what its browser would have seen."""
+        return [p.body for p in self.posts(connection_id) if p.status == 200]
+
+    def __enter__(self) -> ManagementApiFake:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

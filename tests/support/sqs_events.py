@@ -1,0 +1,95 @@
+"""SQS events for the dispatcher, shaped like ``tests/events/sqs_dispatch_batch.json`` (a real
+Lambda SQS event whose bodies are EventBridge envelopes), and EMF metric reading.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from healthcoach_realtime.catalogue import source_for
+
+__all__ = ["emf_metrics", "envelope", "load_sample", "sqs_event", "sqs_event_from_messages", "sqs_record"]
+
+SAMPLE = Path(__file__).resolve().parents[1] / "events" / "sqs_dispatch_batch.json"
+
+
+def load_sample() -> dict[str, Any]:
+    """A fresh copy of the sample batch (three valid events of two users)."""
+    return copy.deepcopy(json.loads(SAMPLE.read_text()))
+
+
+def envelope(event_type: str, user_id: str, data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """An EventBridge envelope as the dispatch rule delivers it to SQS."""
+    document = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": event_type,
+        "source": source_for(event_type),
+        "account": "123456789012",
+        "time": "2026-11-29T08:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"userId": user_id, "data": data},
+    }
+    document.update(overrides)
+    return document
+
+
+def sqs_record(body: dict[str, Any] | str, *, message_id: str | None = None) -> dict[str, Any]:
+    """One record in the sample's shape; ``body`` is an envelope, or raw text as received."""
+    record = load_sample()["Records"][0]
+    text = body if isinstance(body, str) else json.dumps(body)
+    record.update(
+        messageId=message_id or str(uuid.uuid4()),
+        body=text,
+        md5OfBody=hashlib.md5(text.encode()).hexdigest(),  # SQS's own checksum, not security
+    )
+    return record
+
+
+def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
+    """The Lambda event for these records."""
+    return {"Records": list(records)}
+
+
+def sqs_event_from_messages(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """What Lambda's SQS event source builds from messages received from ``queue_arn``."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": queue_arn.split(":")[3],
+            }
+            for m in messages
+        ]
+    }
+
+
+def emf_metrics(stdout: str) -> dict[str, float]:
+    """Metric name -> summed value over the CloudWatch EMF documents Powertools printed."""
+    totals: dict[str, float] = {}
+    for line in stdout.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(document, dict) or "_aws" not in document:
+            continue
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                values = value if isinstance(value, list) else [value]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0.0) + sum(values)
+    return totals

@@ -1,0 +1,114 @@
+"""The dispatcher's decisions: what a status means, retry delays, grouping, failed records."""
+
+from __future__ import annotations
+
+import pytest
+
+from healthcoach_realtime.dispatch.parse import DispatchEvent, InvalidRecord
+from healthcoach_realtime.dispatch.plan import (
+    Delivery,
+    Outcome,
+    RetryPolicy,
+    classify,
+    group_by_user,
+    summarize,
+)
+
+
+def event(message_id: str, user_id: str) -> DispatchEvent:
+    return DispatchEvent(message_id, f"e-{message_id}", "foodLogDeleted", user_id, {"id": "f1"}, "T")
+
+
+def delivery(message_id: str, connection_id: str, outcome: Outcome, attempts: int = 1) -> Delivery:
+    return Delivery(message_id, f"e-{message_id}", connection_id, outcome, None, attempts)
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        (200, Outcome.SENT),
+        (410, Outcome.GONE),
+        (429, Outcome.RETRY),
+        (500, Outcome.RETRY),
+        (503, Outcome.RETRY),
+        (None, Outcome.RETRY),
+        (403, Outcome.PERMANENT),
+        (413, Outcome.PERMANENT),
+        (400, Outcome.PERMANENT),
+    ],
+)
+def test_status_decides_the_outcome(status: int | None, outcome: Outcome) -> None:
+    """200 sent, 410 gone, 429/5xx/no answer retried, 403/413 and other 4xx permanent."""
+    assert classify(status) is outcome
+
+
+def test_retry_delays_are_full_jitter_capped() -> None:
+    """Delay before retry n is uniform in [0, min(max, base * 2**(n-1))]."""
+    policy = RetryPolicy(attempts=5, base_delay=0.05, max_delay=0.15)
+    assert [policy.delay(n, rng=lambda: 1.0) for n in (1, 2, 3, 4)] == [0.05, 0.1, 0.15, 0.15]
+    assert policy.delay(3, rng=lambda: 0.0) == 0.0
+
+
+def test_default_retries_fit_a_lambda_timeout() -> None:
+    """The default policy sleeps well under a second in total per delivery."""
+    policy = RetryPolicy()
+    assert sum(policy.delay(n, rng=lambda: 1.0) for n in range(1, policy.attempts)) < 1.0
+
+
+def test_events_are_grouped_by_user_in_order() -> None:
+    """One group per user (one connection lookup each), events in batch order."""
+    groups = group_by_user([event("1", "a"), event("2", "b"), event("3", "a")])
+    assert {user: [e.message_id for e in events] for user, events in groups.items()} == {
+        "a": ["1", "3"],
+        "b": ["2"],
+    }
+
+
+def test_exhausted_retry_fails_the_record_and_only_it() -> None:
+    """A delivery still transient after retries fails its record; sent and gone ones do not."""
+    records = [event("1", "a"), event("2", "a")]
+    report = summarize(
+        records,
+        [
+            delivery("1", "c1", Outcome.SENT),
+            delivery("1", "c2", Outcome.GONE),
+            delivery("2", "c1", Outcome.SENT),
+            delivery("2", "c2", Outcome.RETRY, attempts=3),
+        ],
+        stale_connections_removed=1,
+    )
+    assert report.response == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+    assert (report.events_dispatched, report.messages_sent, report.delivery_failures) == (1, 2, 1)
+    assert report.stale_connections_removed == 1
+
+
+def test_permanent_failure_is_counted_but_not_retried() -> None:
+    """403/413 count as delivery failures, but redelivery cannot help, so the record succeeds."""
+    report = summarize([event("1", "a")], [delivery("1", "c1", Outcome.PERMANENT)])
+    assert report.failed_message_ids == ()
+    assert report.delivery_failures == 1
+
+
+def test_invalid_record_is_counted_not_failed() -> None:
+    """An invalid (dead-lettered) record is never reported: SQS must not retry it forever."""
+    report = summarize([InvalidRecord("1", "bad"), event("2", "a")], [])
+    assert (report.invalid_events, report.events_dispatched, report.failed_message_ids) == (1, 1, ())
+
+
+def test_record_that_could_not_be_dead_lettered_is_retried() -> None:
+    """If SQS refused the dead letter, SQS's own redrive must take the record instead."""
+    report = summarize([InvalidRecord("1", "bad")], [], undead_lettered=["1"])
+    assert report.failed_message_ids == ("1",)
+
+
+def test_unreachable_user_fails_all_their_records() -> None:
+    """When a user's connections could not be looked up, their records are redelivered."""
+    report = summarize([event("1", "a"), event("2", "b"), event("3", "a")], [], unreachable_users=["a"])
+    assert report.failed_message_ids == ("1", "3")
+    assert report.events_dispatched == 1
+
+
+def test_user_without_connections_is_not_a_failure() -> None:
+    """No connections, no deliveries: the event is dispatched (to nobody) and succeeds."""
+    report = summarize([event("1", "a")], [])
+    assert (report.events_dispatched, report.failed_message_ids) == (1, ())
