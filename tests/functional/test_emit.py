@@ -7,8 +7,6 @@ the documented partial-failure responses, with no network at all.
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from tests.support.sqs_events import receive_envelopes
 
 from healthcoach_realtime import emit, emit_many
 from healthcoach_realtime.emitter import DomainEvent, build_entry
@@ -49,21 +48,9 @@ def put_calls(events_client: Any) -> list[int]:
     return calls
 
 
-def delivered(
-    aws_env: str, queue_url: str, user_id: str, count: int, timeout: float = 10.0
-) -> list[dict[str, Any]]:
-    """Envelopes of ``user_id`` from the queue (shared by tests: others' messages are skipped)."""
+def delivered(aws_env: str, queue_url: str, user_id: str, count: int) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
-    found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while len(found) < count and time.monotonic() < deadline:
-        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        for message in response.get("Messages", []):
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            body = json.loads(message["Body"])
-            if body.get("detail", {}).get("userId") == user_id:
-                found.append(body)
-    return found
+    return receive_envelopes(sqs, queue_url, user_id, count)
 
 
 def test_emitted_event_lands_in_the_queue_with_its_envelope(

@@ -7,13 +7,22 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from healthcoach_realtime.catalogue import source_for
 
-__all__ = ["emf_metrics", "envelope", "load_sample", "sqs_event", "sqs_event_from_messages", "sqs_record"]
+__all__ = [
+    "emf_metrics",
+    "envelope",
+    "load_sample",
+    "receive_envelopes",
+    "sqs_event",
+    "sqs_event_from_messages",
+    "sqs_record",
+]
 
 SAMPLE = Path(__file__).resolve().parents[1] / "events" / "sqs_dispatch_batch.json"
 
@@ -42,7 +51,7 @@ def envelope(event_type: str, user_id: str, data: dict[str, Any], **overrides: A
 
 def sqs_record(body: dict[str, Any] | str, *, message_id: str | None = None) -> dict[str, Any]:
     """One record in the sample's shape; ``body`` is an envelope, or raw text as received."""
-    record = load_sample()["Records"][0]
+    record: dict[str, Any] = load_sample()["Records"][0]
     text = body if isinstance(body, str) else json.dumps(body)
     record.update(
         messageId=message_id or str(uuid.uuid4()),
@@ -75,6 +84,25 @@ def sqs_event_from_messages(messages: list[dict[str, Any]], queue_arn: str) -> d
             for m in messages
         ]
     }
+
+
+def receive_envelopes(
+    sqs: Any, queue_url: str, user_id: str, count: int, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    """Up to ``count`` envelopes of ``user_id`` from a queue shared by tests (others' are skipped).
+
+    Every message seen is deleted, so a later test does not see it again.
+    """
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(found) < count and time.monotonic() < deadline:
+        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in response.get("Messages", []):
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            body = json.loads(message["Body"])
+            if body.get("detail", {}).get("userId") == user_id:
+                found.append(body)
+    return found
 
 
 def emf_metrics(stdout: str) -> dict[str, float]:

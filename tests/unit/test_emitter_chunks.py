@@ -23,7 +23,7 @@ from healthcoach_realtime.exceptions import EventTooLargeError, InvalidEventErro
 from healthcoach_realtime.frames import MAX_MESSAGE_BYTES, encode_frame, event_frame
 
 
-def entry_of(detail_bytes: int) -> dict[str, Any]:
+def entry_of(detail_bytes: int) -> Any:
     """An entry whose Detail is exactly ``detail_bytes`` long (Source and DetailType: 10 bytes)."""
     return {"Source": "s" * 5, "DetailType": "d" * 5, "Detail": "x" * detail_bytes, "EventBusName": "bus"}
 

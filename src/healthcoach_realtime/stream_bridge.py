@@ -1,0 +1,192 @@
+"""DynamoDB Streams of the data tables -> domain events on the bus.
+
+Business code that only writes its tables still gets real-time push: each stream record
+becomes one event, checked and sent exactly as ``emit_many`` does (``build_entry`` then
+``put_entries``, its two halves, so that one bad record is parked alone instead of refusing
+the whole batch):
+
+- ``INSERT`` -> ``<record>Created``, ``MODIFY`` -> ``<record>Updated`` (data: the new image),
+  ``REMOVE`` -> ``<record>Deleted`` with data ``{"id": ...}``;
+- a one-item-per-user table (the health profile, no id attribute): ``INSERT``/``MODIFY`` ->
+  ``healthProfileUpdated``; ``REMOVE`` sends nothing, as the catalogue has no profile deletion.
+
+Images are deserialized (numbers become int or float) and lose the user attribute, which
+becomes ``userId``. A record of an unknown table, or whose item is not a valid event, is
+logged, counted and dead-lettered, never silently dropped. When EventBridge keeps refusing,
+the first refused record's ``SequenceNumber`` is reported (``ReportBatchItemFailures``) and
+Lambda retries from there: delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from healthcoach_realtime.dead_letters import MAX_BODY_BYTES
+from healthcoach_realtime.emitter import DomainEvent, build_entry, put_entries
+from healthcoach_realtime.exceptions import EmitError, InvalidEventError
+from healthcoach_realtime.observability import MetricName, logger, metrics
+from healthcoach_realtime.resources import DATA_TABLES, DataTable
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
+    from healthcoach_realtime.dead_letters import DeadLetterQueue
+
+__all__ = ["InvalidStreamRecord", "bridge_stream_batch", "event_from_record", "plain_image", "table_name_of"]
+
+
+@dataclass(frozen=True)
+class InvalidStreamRecord:
+    """A stream record that cannot become an event; ``reason`` names ids and rules, never data."""
+
+    reason: str
+
+
+def table_name_of(record: Mapping[str, Any]) -> str:
+    """The table in ``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>``."""
+    resource = str(record.get("eventSourceARN", "")).split(":", 5)[-1]
+    parts = resource.split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == "table" else ""
+
+
+class _ImageDeserializer(TypeDeserializer):
+    """Lambda's events carry binary values as base64 text: keep them so (JSON can carry it)."""
+
+    def _deserialize_b(self, value: Any) -> Any:
+        return value if isinstance(value, str) else base64.b64encode(bytes(value)).decode("ascii")
+
+
+_DESERIALIZER = _ImageDeserializer()
+
+
+def plain_image(image: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB-JSON image as plain JSON values: Decimal -> int/float, sets -> sorted lists."""
+    return {name: _plain(_DESERIALIZER.deserialize(value)) for name, value in image.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, set):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def event_from_record(
+    record: Mapping[str, Any], tables: Sequence[DataTable] = DATA_TABLES
+) -> DomainEvent | InvalidStreamRecord | None:
+    """The domain event of one stream record; ``None`` for a profile removal (nothing to send)."""
+    name = table_name_of(record)
+    table = next((t for t in tables if t.name == name), None)
+    if table is None:
+        return InvalidStreamRecord(f"record of unknown table {name[:255]!r}")
+    change = record.get("eventName")
+    if change == "REMOVE" and not table.id_attribute:
+        return None
+    if change not in ("INSERT", "MODIFY", "REMOVE"):
+        return InvalidStreamRecord(f"unknown eventName {str(change)[:50]!r}")
+    stream = record.get("dynamodb") or {}
+    image_name = "Keys" if change == "REMOVE" else "NewImage"
+    if not isinstance(stream.get(image_name), dict):
+        return InvalidStreamRecord(
+            f"{change} record without {image_name} (stream view must include new images)"
+        )
+    try:
+        item = plain_image(stream[image_name])
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        return InvalidStreamRecord(f"{image_name} cannot be deserialized: {type(exc).__name__}")
+    user_id = item.pop(table.user_attribute, None)
+    if not isinstance(user_id, str):
+        return InvalidStreamRecord(f"{image_name} has no string {table.user_attribute!r}")
+    if change == "REMOVE":
+        return DomainEvent(user_id, f"{table.record}Deleted", {"id": item.get(table.id_attribute)})
+    if not table.id_attribute:
+        return DomainEvent(user_id, f"{table.record}Updated", item)
+    return DomainEvent(user_id, f"{table.record}{'Created' if change == 'INSERT' else 'Updated'}", item)
+
+
+def bridge_stream_batch(
+    stream_event: Mapping[str, Any],
+    *,
+    client: EventBridgeClient,
+    bus_name: str,
+    dead_letters: DeadLetterQueue,
+    tables: Sequence[DataTable] = DATA_TABLES,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Emit one event per record; returns ``{"batchItemFailures": [...]}`` for Lambda."""
+    records: list[Mapping[str, Any]] = list(stream_event.get("Records", []))
+    entries: list[PutEventsRequestEntryTypeDef] = []
+    entry_positions: list[int] = []
+    failed_positions: list[int] = []
+    invalid = 0
+    for position, record in enumerate(records):
+        mapped = event_from_record(record, tables)
+        if mapped is None:
+            logger.debug("profile removal: no event", extra={"event_id": record.get("eventID")})
+            continue
+        if isinstance(mapped, DomainEvent):
+            try:
+                entries.append(build_entry(mapped, bus_name))
+                entry_positions.append(position)
+                continue
+            except InvalidEventError as exc:
+                reason = str(exc)
+        else:
+            reason = mapped.reason
+        invalid += 1
+        if not _dead_letter(dead_letters, record, reason):
+            failed_positions.append(position)
+    try:
+        put_entries(entries, client=client, sleep=sleep)
+        emitted = len(entries)
+    except EmitError as exc:
+        logger.warning(
+            "PutEvents failed; Lambda retries the batch from the first refused record",
+            extra={"error": str(exc)},
+        )
+        refused = [entry_positions[int(f["index"])] for f in exc.failed]
+        failed_positions += refused
+        emitted = len(entries) - len(refused)
+    metrics.add_metric(name=MetricName.EVENTS_EMITTED, unit=MetricUnit.Count, value=emitted)
+    metrics.add_metric(name=MetricName.INVALID_EVENTS, unit=MetricUnit.Count, value=invalid)
+    logger.info(
+        "stream batch bridged", extra={"records": len(records), "emitted": emitted, "invalid": invalid}
+    )
+    if not failed_positions:
+        return {"batchItemFailures": []}
+    first = records[min(failed_positions)]
+    return {"batchItemFailures": [{"itemIdentifier": first.get("dynamodb", {}).get("SequenceNumber", "")}]}
+
+
+def _dead_letter(dead_letters: DeadLetterQueue, record: Mapping[str, Any], reason: str) -> bool:
+    """Park one record (its images dropped if too big for SQS); False when SQS refused it."""
+    record_id = str(record.get("eventID", ""))
+    logger.warning("invalid stream record", extra={"event_id": record_id, "reason": reason})
+    body = json.dumps(record, separators=(",", ":"))
+    if len(body.encode("utf-8")) > MAX_BODY_BYTES:
+        stream = {
+            k: v for k, v in (record.get("dynamodb") or {}).items() if k not in ("NewImage", "OldImage")
+        }
+        body = json.dumps({**record, "dynamodb": stream, "imagesOmitted": True}, separators=(",", ":"))
+    try:
+        dead_letters.send(body, reason, record_id=record_id)
+    except (BotoCoreError, ClientError):
+        logger.exception("dead-lettering failed", extra={"event_id": record_id})
+        return False
+    return True

@@ -1,0 +1,275 @@
+"""The stream bridge handler, loaded by path, fed REAL stream records from moto's DynamoDB
+Streams (put/update/delete on data tables made by ``local/provision``), events checked in SQS.
+
+Records are read with ``dynamodbstreams`` GetRecords; their raw JSON (before boto3 turns
+binary into bytes and times into datetimes) plus ``eventSourceARN`` is exactly what Lambda's
+event source mapping hands the function.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from tests.support.lambda_handlers import LambdaContext, load_handler
+from tests.support.sqs_events import emf_metrics, receive_envelopes
+
+from healthcoach_realtime import clients
+from healthcoach_realtime.dead_letters import DeadLetterQueue
+from healthcoach_realtime.local.provision import EventPipeline, create_data_table, create_event_pipeline
+from healthcoach_realtime.resources import DATA_TABLES, DataTable
+from healthcoach_realtime.settings import get_settings
+from healthcoach_realtime.stream_bridge import bridge_stream_batch
+
+REGION = "us-east-1"
+FOOD_LOGS, PROFILE = DATA_TABLES[0], DATA_TABLES[3]
+
+
+@pytest.fixture
+def sqs(aws_env: str) -> Any:
+    return boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
+
+
+@pytest.fixture
+def pipeline(aws_env: str, sqs: Any) -> EventPipeline:
+    events = boto3.client("events", endpoint_url=aws_env, region_name=REGION)
+    return create_event_pipeline(events, sqs, f"bus-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def dead_letter_queue(sqs: Any) -> str:
+    return str(sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"])
+
+
+@pytest.fixture
+def bridge(
+    pipeline: EventPipeline, dead_letter_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ModuleType]:
+    """The handler module, fresh, writing to the test bus and dead-lettering to the test DLQ."""
+    monkeypatch.setenv("EVENT_BUS_NAME", pipeline.bus_name)
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
+    get_settings.cache_clear()
+    clients.sqs_client.cache_clear()
+    yield load_handler("stream_bridge")
+    clients.sqs_client.cache_clear()
+
+
+@pytest.fixture
+def user() -> str:
+    """A user of this test only: the data tables (fixed names) are shared by the session."""
+    return f"user-{uuid.uuid4().hex[:8]}"
+
+
+class Tables:
+    """Data tables on moto, and their streams read back as Lambda would deliver them."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
+        self.streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=REGION)
+        self._raw: list[dict[str, Any]] = []
+        self.streams.meta.events.register("after-call.dynamodb-streams.GetRecords", self._keep_raw)
+
+    def _keep_raw(self, http_response: Any, **_: Any) -> None:
+        self._raw = json.loads(http_response.content)["Records"]
+
+    def ensure(self, table: DataTable) -> str:
+        """The table's stream ARN, creating the table on first use in the session."""
+        try:
+            return create_data_table(self.dynamodb, table)
+        except self.dynamodb.exceptions.ResourceInUseException:
+            return str(self.dynamodb.describe_table(TableName=table.name)["Table"]["LatestStreamArn"])
+
+    def records(self, table: DataTable, user_id: str) -> list[dict[str, Any]]:
+        """Every stream record of ``user_id``'s items, oldest first, in Lambda's event shape."""
+        arn = self.ensure(table)
+        found: list[dict[str, Any]] = []
+        for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            iterator = self.streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            self.streams.get_records(ShardIterator=iterator, Limit=1000)
+            found += [
+                {**raw, "eventSourceARN": arn}
+                for raw in self._raw
+                if raw["dynamodb"]["Keys"][table.user_attribute]["S"] == user_id
+            ]
+        return found
+
+
+@pytest.fixture
+def tables(aws_env: str) -> Tables:
+    tables = Tables(aws_env)
+    tables.ensure(FOOD_LOGS)
+    tables.ensure(PROFILE)
+    return tables
+
+
+def invoke(bridge: ModuleType, records: list[dict[str, Any]]) -> dict[str, Any]:
+    response: dict[str, Any] = bridge.handler({"Records": records}, LambdaContext())
+    return response
+
+
+def food_item(user_id: str, item_id: str, **attributes: dict[str, Any]) -> dict[str, Any]:
+    return {"userId": {"S": user_id}, "id": {"S": item_id}, **attributes}
+
+
+def dead_letters(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    response = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+    )
+    return list(response.get("Messages", []))
+
+
+def test_put_update_delete_become_created_updated_deleted(
+    bridge: ModuleType, tables: Tables, pipeline: EventPipeline, sqs: Any, user: str
+) -> None:
+    """Three writes -> foodLogCreated, foodLogUpdated, foodLogDeleted for the item's user."""
+    db = tables.dynamodb
+    db.put_item(
+        TableName=FOOD_LOGS.name,
+        Item=food_item(user, "f1", name={"S": "Greek yogurt"}, calories={"N": "120"}, fatGrams={"N": "3.5"}),
+    )
+    db.update_item(
+        TableName=FOOD_LOGS.name,
+        Key={"userId": {"S": user}, "id": {"S": "f1"}},
+        UpdateExpression="SET calories = :c",
+        ExpressionAttributeValues={":c": {"N": "150"}},
+    )
+    db.delete_item(TableName=FOOD_LOGS.name, Key={"userId": {"S": user}, "id": {"S": "f1"}})
+    records = tables.records(FOOD_LOGS, user)
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
+
+    assert invoke(bridge, records) == {"batchItemFailures": []}
+
+    envelopes = receive_envelopes(sqs, pipeline.queue_url, user, 3)
+    by_type = {e["detail-type"]: e for e in envelopes}
+    assert set(by_type) == {"foodLogCreated", "foodLogUpdated", "foodLogDeleted"}
+    assert by_type["foodLogCreated"]["source"] == "healthcoach.food-logs"
+    assert by_type["foodLogCreated"]["detail"] == {
+        "userId": user,
+        "data": {"id": "f1", "name": "Greek yogurt", "calories": 120, "fatGrams": 3.5},
+    }
+    assert by_type["foodLogUpdated"]["detail"]["data"]["calories"] == 150
+    assert by_type["foodLogDeleted"]["detail"]["data"] == {"id": "f1"}
+
+
+def test_profile_write_is_profile_updated_and_removal_sends_nothing(
+    bridge: ModuleType,
+    tables: Tables,
+    pipeline: EventPipeline,
+    sqs: Any,
+    dead_letter_queue: str,
+    user: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Profile put -> healthProfileUpdated; profile delete -> no event, no dead letter."""
+    item: dict[str, Any] = {
+        "userId": {"S": user},
+        "weightKg": {"N": "61.5"},
+        "goals": {"M": {"dailyCalories": {"N": "2000"}}},
+    }
+    tables.dynamodb.put_item(TableName=PROFILE.name, Item=item)
+    tables.dynamodb.delete_item(TableName=PROFILE.name, Key={"userId": {"S": user}})
+    put, remove = tables.records(PROFILE, user)
+
+    assert invoke(bridge, [remove]) == {"batchItemFailures": []}
+    assert emf_metrics(capsys.readouterr().out) == {"EventsEmitted": 0, "InvalidEvents": 0}
+    assert dead_letters(sqs, dead_letter_queue) == []
+
+    assert invoke(bridge, [put]) == {"batchItemFailures": []}
+    [envelope] = receive_envelopes(sqs, pipeline.queue_url, user, 1)
+    assert envelope["detail-type"] == "healthProfileUpdated"
+    assert envelope["detail"]["data"] == {"weightKg": 61.5, "goals": {"dailyCalories": 2000}}
+
+
+def test_item_failing_its_schema_is_dead_lettered_and_the_rest_emitted(
+    bridge: ModuleType,
+    tables: Tables,
+    pipeline: EventPipeline,
+    sqs: Any,
+    dead_letter_queue: str,
+    user: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A negative calorie count goes to the DLQ with the rule named; the good record still goes out."""
+    tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "bad", calories={"N": "-5"}))
+    tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "good", calories={"N": "5"}))
+    records = tables.records(FOOD_LOGS, user)
+
+    assert invoke(bridge, records) == {"batchItemFailures": []}
+
+    [envelope] = receive_envelopes(sqs, pipeline.queue_url, user, 1)
+    assert envelope["detail"]["data"]["id"] == "good"
+    [parked] = dead_letters(sqs, dead_letter_queue)
+    assert json.loads(parked["Body"]) == records[0]
+    assert "detail.data.calories" in parked["MessageAttributes"]["reason"]["StringValue"]
+    assert parked["MessageAttributes"]["origin"]["StringValue"] == "stream-bridge"
+    assert emf_metrics(capsys.readouterr().out) == {"EventsEmitted": 1, "InvalidEvents": 1}
+
+
+def test_record_of_an_unknown_table_is_dead_lettered(
+    bridge: ModuleType, tables: Tables, sqs: Any, dead_letter_queue: str, user: str
+) -> None:
+    """A stream wired to a table the bridge does not know is parked, naming the table."""
+    tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "f1"))
+    [record] = tables.records(FOOD_LOGS, user)
+    record["eventSourceARN"] = record["eventSourceARN"].replace(FOOD_LOGS.name, "orders")
+
+    assert invoke(bridge, [record]) == {"batchItemFailures": []}
+
+    [parked] = dead_letters(sqs, dead_letter_queue)
+    assert parked["MessageAttributes"]["reason"]["StringValue"] == "record of unknown table 'orders'"
+
+
+def test_oversized_invalid_record_is_parked_without_its_images(
+    bridge: ModuleType, tables: Tables, sqs: Any, dead_letter_queue: str, user: str
+) -> None:
+    """A record too big for SQS is still parked (keys, ids, reason), never silently dropped."""
+    notes = {"S": "n" * 300_000}  # over the schema's 2,000 and over SQS's 256 KiB
+    tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "f1", notes=notes))
+    [record] = tables.records(FOOD_LOGS, user)
+
+    assert invoke(bridge, [record]) == {"batchItemFailures": []}
+
+    [parked] = dead_letters(sqs, dead_letter_queue)
+    body = json.loads(parked["Body"])
+    assert body["imagesOmitted"] is True
+    assert body["dynamodb"]["Keys"] == record["dynamodb"]["Keys"]
+    assert "NewImage" not in body["dynamodb"]
+    assert "detail.data.notes" in parked["MessageAttributes"]["reason"]["StringValue"]
+
+
+def test_eventbridge_refusal_reports_the_first_refused_sequence_number(
+    tables: Tables, sqs: Any, dead_letter_queue: str, user: str
+) -> None:
+    """Entry 2 of 3 keeps failing with InternalFailure: Lambda must retry from record 2.
+
+    moto never refuses entries, so botocore's Stubber plays EventBridge here; the stream
+    records and the DLQ are real (moto).
+    """
+    for item_id in ("f1", "f2", "f3"):
+        tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, item_id))
+    records = tables.records(FOOD_LOGS, user)
+    events = boto3.client("events", region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    failure = {"ErrorCode": "InternalFailure", "ErrorMessage": "stubbed"}
+    with Stubber(events) as stubber:
+        stubber.add_response(
+            "put_events", {"FailedEntryCount": 1, "Entries": [{"EventId": "e1"}, failure, {"EventId": "e3"}]}
+        )
+        for _ in range(3):
+            stubber.add_response("put_events", {"FailedEntryCount": 1, "Entries": [failure]})
+        response = bridge_stream_batch(
+            {"Records": records},
+            client=events,
+            bus_name="bus",
+            dead_letters=DeadLetterQueue(sqs, dead_letter_queue, origin="stream-bridge"),
+            sleep=lambda _: None,
+        )
+        stubber.assert_no_pending_responses()
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
