@@ -4,13 +4,18 @@ Used by the dispatcher (an invalid event on the bus) and the stream bridge (an i
 not make a valid event). Retrying such a record cannot help, dropping it would lose it
 silently: it is parked, with the reason as a message attribute, for a human to look at::
 
-    DeadLetterQueue(sqs_client(), settings.dead_letter_queue_url, origin="dispatcher").send(
-        body, "unknown event type 'pizzaOrdered'", record_id=message_id)
+    queue = DeadLetterQueue(sqs_client(), settings.dead_letter_queue_url, origin="dispatcher")
+    if not queue.park(body, "unknown event type 'pizzaOrdered'", record_id=message_id):
+        ...  # SQS refused: report the record failed, so it is retried rather than lost
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from healthcoach_realtime.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -30,15 +35,21 @@ class DeadLetterQueue:
         self._queue_url = queue_url
         self._origin = origin
 
-    def send(self, body: str, reason: str, *, record_id: str) -> None:
-        """Park one record; raises (botocore) if SQS refuses, e.g. a body over ``MAX_BODY_BYTES``,
-        so the caller can have the record retried instead."""
-        self._client.send_message(
-            QueueUrl=self._queue_url,
-            MessageBody=body,
-            MessageAttributes={
-                "reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_CHARS] or "unknown"},
-                "origin": {"DataType": "String", "StringValue": self._origin},
-                "recordId": {"DataType": "String", "StringValue": record_id or "unknown"},
-            },
-        )
+    def park(self, body: str, reason: str, *, record_id: str) -> bool:
+        """Log (ids and reason only) and send one record; False when SQS refused it, e.g. a body
+        over ``MAX_BODY_BYTES``, so the caller can have the record retried instead."""
+        logger.warning("record dead-lettered", extra={"record_id": record_id, "reason": reason})
+        try:
+            self._client.send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=body,
+                MessageAttributes={
+                    "reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_CHARS] or "unknown"},
+                    "origin": {"DataType": "String", "StringValue": self._origin},
+                    "recordId": {"DataType": "String", "StringValue": record_id or "unknown"},
+                },
+            )
+        except (BotoCoreError, ClientError):
+            logger.exception("dead-lettering failed", extra={"record_id": record_id})
+            return False
+        return True

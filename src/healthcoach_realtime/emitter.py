@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,12 +30,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from healthcoach_realtime.catalogue import source_for, validate_detail
 from healthcoach_realtime.exceptions import EmitError, EventTooLargeError, InvalidEventError
 from healthcoach_realtime.frames import MAX_MESSAGE_BYTES, encode_frame, event_frame
+from healthcoach_realtime.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 __all__ = [
+    "EMIT_RETRY",
     "FRAME_HEADROOM_BYTES",
     "MAX_ENTRIES_PER_CALL",
     "MAX_REQUEST_BYTES",
@@ -58,9 +59,8 @@ MAX_REQUEST_BYTES = 256 * 1024
 FRAME_HEADROOM_BYTES = 256
 # Per-entry codes EventBridge documents as retryable; any other code is permanent.
 RETRYABLE_ERROR_CODES = frozenset({"InternalFailure", "ThrottlingException"})
-DEFAULT_ATTEMPTS = 4
-BASE_DELAY_SECONDS = 0.1
-MAX_DELAY_SECONDS = 2.0
+# Business code waits for emit(): a few tries within about three seconds at worst.
+EMIT_RETRY = RetryPolicy(attempts=4, base_delay=0.1, max_delay=2.0)
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def emit_many(
     client: EventBridgeClient | None = None,
     bus_name: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    attempts: int = DEFAULT_ATTEMPTS,
+    retry: RetryPolicy = EMIT_RETRY,
 ) -> list[str]:
     """Validate every event first (nothing is sent if one is invalid), then put them all.
 
@@ -117,7 +117,7 @@ def emit_many(
         except InvalidEventError as exc:
             exc.add_note(f"events[{index}]")
             raise
-    return put_entries(entries, client=client, sleep=sleep, attempts=attempts)
+    return put_entries(entries, client=client, sleep=sleep, retry=retry)
 
 
 def _as_event(event: EventInput) -> DomainEvent:
@@ -191,17 +191,12 @@ def chunk_entries(
     return chunks
 
 
-def backoff_delay(attempt: int, rng: Callable[[], float] = random.random) -> float:
-    """Full jitter: uniform in [0, min(cap, base * 2**(attempt - 1))] before retry ``attempt``."""
-    return rng() * min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2.0 ** (attempt - 1))
-
-
 def put_entries(
     entries: Sequence[PutEventsRequestEntryTypeDef],
     *,
     client: EventBridgeClient,
     sleep: Callable[[float], None] = time.sleep,
-    attempts: int = DEFAULT_ATTEMPTS,
+    retry: RetryPolicy = EMIT_RETRY,
 ) -> list[str]:
     """Put prepared entries (from ``build_entry``), chunked, retrying only refused entries.
 
@@ -213,7 +208,7 @@ def put_entries(
     chunks = chunk_entries(entries)
     for number, chunk in enumerate(chunks):
         try:
-            refused = _put_chunk(entries, chunk, event_ids, client=client, sleep=sleep, attempts=attempts)
+            refused = _put_chunk(entries, chunk, event_ids, client=client, sleep=sleep, retry=retry)
         except (BotoCoreError, ClientError) as exc:
             code = exc.response["Error"].get("Code", "") if isinstance(exc, ClientError) else ""
             refused = {
@@ -232,29 +227,29 @@ def _put_chunk(
     *,
     client: EventBridgeClient,
     sleep: Callable[[float], None],
-    attempts: int,
+    retry: RetryPolicy,
 ) -> dict[int, tuple[str, str]]:
     """One call per attempt; fills ``event_ids``; returns index -> (code, message) still refused."""
     pending = chunk
     refused: dict[int, tuple[str, str]] = {}
-    for attempt in range(max(1, attempts)):
+    for attempt in range(max(1, retry.attempts)):
         if attempt:
-            sleep(backoff_delay(attempt))
+            sleep(retry.delay(attempt))
         response = client.put_events(Entries=[entries[index] for index in pending])
-        retry: list[int] = []
+        again: list[int] = []
         for index, result in zip(pending, response["Entries"], strict=True):
             code = result.get("ErrorCode")
             if code:
                 refused[index] = (code, result.get("ErrorMessage", ""))
                 if code in RETRYABLE_ERROR_CODES:
-                    retry.append(index)
+                    again.append(index)
             else:
                 event_ids[index] = result.get("EventId", "")
                 refused.pop(index, None)
-        if not retry:
+        if not again:
             break
-        log.warning("PutEvents refused %d of %d entries; retrying them", len(retry), len(pending))
-        pending = retry
+        log.warning("PutEvents refused %d of %d entries (try %d)", len(again), len(pending), attempt + 1)
+        pending = again
     return refused
 
 

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from boto3.dynamodb.types import TypeDeserializer
-from botocore.exceptions import BotoCoreError, ClientError
 
 from healthcoach_realtime.dead_letters import MAX_BODY_BYTES
 from healthcoach_realtime.emitter import DomainEvent, build_entry, put_entries
@@ -175,18 +174,11 @@ def bridge_stream_batch(
 
 
 def _dead_letter(dead_letters: DeadLetterQueue, record: Mapping[str, Any], reason: str) -> bool:
-    """Park one record (its images dropped if too big for SQS); False when SQS refused it."""
-    record_id = str(record.get("eventID", ""))
-    logger.warning("invalid stream record", extra={"event_id": record_id, "reason": reason})
+    """Park one record, its images dropped if they would make it too big for SQS."""
     body = json.dumps(record, separators=(",", ":"))
     if len(body.encode("utf-8")) > MAX_BODY_BYTES:
         stream = {
             k: v for k, v in (record.get("dynamodb") or {}).items() if k not in ("NewImage", "OldImage")
         }
         body = json.dumps({**record, "dynamodb": stream, "imagesOmitted": True}, separators=(",", ":"))
-    try:
-        dead_letters.send(body, reason, record_id=record_id)
-    except (BotoCoreError, ClientError):
-        logger.exception("dead-lettering failed", extra={"event_id": record_id})
-        return False
-    return True
+    return dead_letters.park(body, reason, record_id=str(record.get("eventID", "")))

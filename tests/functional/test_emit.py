@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 from tests.support.sqs_events import receive_envelopes
 
 from healthcoach_realtime import emit, emit_many
-from healthcoach_realtime.emitter import DomainEvent, build_entry
+from healthcoach_realtime.emitter import EMIT_RETRY, DomainEvent, build_entry
 from healthcoach_realtime.exceptions import EmitError, InvalidEventError
 from healthcoach_realtime.local.provision import EventPipeline, create_event_pipeline
 from healthcoach_realtime.settings import get_settings
@@ -172,8 +172,8 @@ def test_retries_are_bounded_then_emit_error_lists_the_failures(stubbed: tuple[A
         )
     sleeps: list[float] = []
     with pytest.raises(EmitError) as info:
-        emit_many(events, client=client, bus_name="bus", sleep=sleeps.append, attempts=4)
-    assert len(sleeps) == 3
+        emit_many(events, client=client, bus_name="bus", sleep=sleeps.append)
+    assert len(sleeps) == EMIT_RETRY.attempts - 1 == 3
     assert [f["index"] for f in info.value.failed] == ["1"]
     assert info.value.failed[0]["errorCode"] == "ThrottlingException"
 

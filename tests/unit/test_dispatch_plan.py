@@ -6,13 +6,14 @@ import pytest
 
 from healthcoach_realtime.dispatch.parse import DispatchEvent, InvalidRecord
 from healthcoach_realtime.dispatch.plan import (
+    DISPATCH_RETRY,
     Delivery,
     Outcome,
-    RetryPolicy,
     classify,
     group_by_user,
     summarize,
 )
+from healthcoach_realtime.retry import RetryPolicy
 
 
 def event(message_id: str, user_id: str) -> DispatchEvent:
@@ -50,8 +51,8 @@ def test_retry_delays_are_full_jitter_capped() -> None:
 
 
 def test_default_retries_fit_a_lambda_timeout() -> None:
-    """The default policy sleeps well under a second in total per delivery."""
-    policy = RetryPolicy()
+    """The dispatcher's policy sleeps well under a second in total per delivery."""
+    policy = DISPATCH_RETRY
     assert sum(policy.delay(n, rng=lambda: 1.0) for n in range(1, policy.attempts)) < 1.0
 
 

@@ -10,11 +10,11 @@ import pytest
 import healthcoach_realtime
 from healthcoach_realtime import emitter
 from healthcoach_realtime.emitter import (
+    EMIT_RETRY,
     FRAME_HEADROOM_BYTES,
     MAX_ENTRIES_PER_CALL,
     MAX_REQUEST_BYTES,
     DomainEvent,
-    backoff_delay,
     build_entry,
     chunk_entries,
     entry_size,
@@ -127,12 +127,9 @@ def test_no_entries_no_calls() -> None:
     assert chunk_entries([]) == []
 
 
-def test_backoff_is_full_jitter_with_a_cap() -> None:
-    """Delays are uniform in [0, min(cap, base * 2**(n-1))]."""
-    assert backoff_delay(1, rng=lambda: 0.0) == 0.0
-    assert backoff_delay(1, rng=lambda: 1.0) == emitter.BASE_DELAY_SECONDS
-    assert backoff_delay(2, rng=lambda: 1.0) == 2 * emitter.BASE_DELAY_SECONDS
-    assert backoff_delay(30, rng=lambda: 1.0) == emitter.MAX_DELAY_SECONDS
+def test_emit_retries_stay_short() -> None:
+    """Business code waits for emit(): all its backoff sleeps add up to under 3.5 s."""
+    assert sum(EMIT_RETRY.delay(n, rng=lambda: 1.0) for n in range(1, EMIT_RETRY.attempts)) < 3.5
 
 
 def test_package_root_exports_emit_lazily() -> None:

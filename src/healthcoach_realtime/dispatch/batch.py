@@ -10,7 +10,7 @@ connections that already had it, and the browser drops the duplicate by the fram
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +20,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from healthcoach_realtime.dispatch.deliver import deliver_all
 from healthcoach_realtime.dispatch.parse import DispatchEvent, InvalidRecord, parse_batch
 from healthcoach_realtime.dispatch.plan import (
+    DISPATCH_RETRY,
     BatchReport,
     Delivery,
     Outcome,
-    RetryPolicy,
     group_by_user,
     summarize,
 )
@@ -34,12 +34,12 @@ if TYPE_CHECKING:
 
     from healthcoach_realtime.connections import ConnectionStore
     from healthcoach_realtime.dead_letters import DeadLetterQueue
+    from healthcoach_realtime.retry import RetryPolicy
 
 __all__ = ["MAX_WORKERS", "dispatch_batch"]
 
 # Concurrent lookups and posts; below the @connections client's pool of 32 connections.
 MAX_WORKERS = 16
-DEFAULT_RETRY = RetryPolicy()
 
 
 def dispatch_batch(
@@ -48,13 +48,17 @@ def dispatch_batch(
     store: ConnectionStore,
     management: ApiGatewayManagementApiClient,
     dead_letters: DeadLetterQueue,
-    policy: RetryPolicy = DEFAULT_RETRY,
+    policy: RetryPolicy = DISPATCH_RETRY,
     sleep: Callable[[float], None] = time.sleep,
     max_workers: int = MAX_WORKERS,
 ) -> dict[str, Any]:
     """Deliver a batch; returns the partial-batch response ``{"batchItemFailures": [...]}``."""
     records = parse_batch(sqs_event)
-    undead_lettered = _dead_letter(records, dead_letters)
+    undead_lettered = [
+        r.message_id
+        for r in records
+        if isinstance(r, InvalidRecord) and not dead_letters.park(r.body, r.reason, record_id=r.message_id)
+    ]
     by_user = group_by_user(r for r in records if isinstance(r, DispatchEvent))
     with ThreadPoolExecutor(max_workers=max_workers) as executor:
         connections, unreachable = _look_up(store, list(by_user), executor)
@@ -71,23 +75,6 @@ def dispatch_batch(
     )
     _record(report, users=len(by_user))
     return report.response
-
-
-def _dead_letter(
-    records: Sequence[DispatchEvent | InvalidRecord], dead_letters: DeadLetterQueue
-) -> list[str]:
-    """Park every invalid record; returns the ids of those SQS refused (they must be retried)."""
-    refused: list[str] = []
-    for record in records:
-        if not isinstance(record, InvalidRecord):
-            continue
-        logger.warning("invalid event", extra={"message_id": record.message_id, "reason": record.reason})
-        try:
-            dead_letters.send(record.body, record.reason, record_id=record.message_id)
-        except (BotoCoreError, ClientError):
-            logger.exception("dead-lettering failed", extra={"message_id": record.message_id})
-            refused.append(record.message_id)
-    return refused
 
 
 def _look_up(

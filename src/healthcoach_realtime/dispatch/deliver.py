@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from healthcoach_realtime.dispatch.plan import Delivery, Outcome, RetryPolicy, classify
+from healthcoach_realtime.dispatch.plan import Delivery, Outcome, classify
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
     from healthcoach_realtime.dispatch.parse import DispatchEvent
+    from healthcoach_realtime.retry import RetryPolicy
 
 __all__ = ["deliver_all", "deliver_to_connection", "post_status"]
 

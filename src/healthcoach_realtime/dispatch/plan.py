@@ -4,19 +4,19 @@ and which records SQS must redeliver. Pure: the I/O lives in ``deliver`` and ``b
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from healthcoach_realtime.dispatch.parse import DispatchEvent, InvalidRecord
+from healthcoach_realtime.retry import RetryPolicy
 
 __all__ = [
+    "DISPATCH_RETRY",
     "BatchReport",
     "Delivery",
     "Outcome",
-    "RetryPolicy",
     "classify",
     "group_by_user",
     "summarize",
@@ -43,21 +43,8 @@ def classify(status: int | None) -> Outcome:
     return Outcome.PERMANENT
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Short on purpose: the dispatcher runs under a Lambda timeout, and SQS redelivers anyway.
-
-    ``attempts`` counts posts of one event to one connection (first try included); before retry
-    ``n`` it waits a full-jitter delay in [0, min(max_delay, base_delay * 2**(n-1))].
-    """
-
-    attempts: int = 3
-    base_delay: float = 0.05
-    max_delay: float = 0.4
-
-    def delay(self, retry: int, rng: Callable[[], float] = random.random) -> float:
-        """Seconds to wait before retry number ``retry`` (1-based)."""
-        return rng() * min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
+# Short on purpose: the dispatcher runs under a Lambda timeout, and SQS redelivers anyway.
+DISPATCH_RETRY = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.4)
 
 
 def group_by_user(events: Iterable[DispatchEvent]) -> dict[str, list[DispatchEvent]]:
