@@ -1,0 +1,1 @@
+"""The AWS CDK app of HealthCoach Realtime: one stack, one construct per concern."""

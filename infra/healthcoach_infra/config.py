@@ -1,0 +1,149 @@
+"""Deployment configuration: read from CDK context or the environment, checked once at synth.
+
+A missing or malformed value stops the synth with one message naming every problem and where to
+set it, rather than a deploy that fails half-way (or a ``$connect`` that rejects every token)::
+
+    config = DeployConfig.from_sources(context={"stage": "prod"}, env=os.environ)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from healthcoach_realtime.resources import DATA_TABLES
+
+__all__ = ["CONTEXT_KEYS", "DeployConfig", "DeployConfigError", "Setting"]
+
+
+class DeployConfigError(ValueError):
+    """The deployment configuration is incomplete or malformed; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration value: its CDK context key and its environment variable."""
+
+    context_key: str
+    env_var: str
+    meaning: str
+
+    def where(self) -> str:
+        """How to set it, as the error message says it."""
+        return f"context `{self.context_key}` (-c {self.context_key}=...) or env {self.env_var}"
+
+
+STAGE = Setting("stage", "STAGE_NAME", "API stage name, e.g. prod")
+USER_POOL_ID = Setting("userPoolId", "USER_POOL_ID", "Cognito user pool id, e.g. us-east-1_AbC123xyz")
+USER_POOL_CLIENT_ID = Setting("userPoolClientId", "USER_POOL_CLIENT_ID", "Cognito app client id")
+DATA_TABLE_STREAMS = Setting(
+    "dataTableStreamArns", "DATA_TABLE_STREAM_ARNS", "JSON object: data table name -> stream ARN"
+)
+ALARM_EMAIL = Setting("alarmEmail", "ALARM_EMAIL", "address subscribed to the alarm topic")
+API_GATEWAY_LOG_ROLE = Setting(
+    "apiGatewayCloudWatchRole", "API_GATEWAY_CLOUDWATCH_ROLE", "set API Gateway's account log role"
+)
+
+CONTEXT_KEYS = tuple(
+    s.context_key
+    for s in (STAGE, USER_POOL_ID, USER_POOL_CLIENT_ID, DATA_TABLE_STREAMS, ALARM_EMAIL, API_GATEWAY_LOG_ROLE)
+)
+
+_STAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
+_CLIENT_ID = re.compile(r"^[\w+]{1,128}$")
+_STREAM_ARN = re.compile(
+    r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/(?P<table>[A-Za-z0-9_.-]{3,255})/stream/\S+$"
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """Everything about one deployment that is not in the code."""
+
+    stage: str
+    user_pool_id: str
+    user_pool_client_id: str
+    # data table name -> DynamoDB stream ARN; tables left out get no stream bridge mapping.
+    data_table_streams: Mapping[str, str] = field(default_factory=dict)
+    alarm_email: str = ""
+    create_api_gateway_log_role: bool = True
+
+    @property
+    def user_pool_region(self) -> str:
+        """The region in the pool id (``us-east-1_...``): where the token issuer lives."""
+        return self.user_pool_id.split("_", 1)[0]
+
+    @classmethod
+    def from_sources(cls, context: Mapping[str, Any], env: Mapping[str, str]) -> DeployConfig:
+        """Context wins over the environment; raises ``DeployConfigError`` naming every problem."""
+        problems: list[str] = []
+
+        def read(setting: Setting) -> Any:
+            value = context.get(setting.context_key)
+            if value is None or value == "":
+                value = env.get(setting.env_var, "")
+            return value
+
+        def required(setting: Setting, pattern: re.Pattern[str]) -> str:
+            value = str(read(setting)).strip()
+            if not value:
+                problems.append(f"missing {setting.meaning}: set {setting.where()}")
+            elif not pattern.match(value):
+                problems.append(f"malformed {setting.meaning}: {value!r} (from {setting.where()})")
+            return value
+
+        stage = required(STAGE, _STAGE)
+        user_pool_id = required(USER_POOL_ID, _USER_POOL_ID)
+        client_id = required(USER_POOL_CLIENT_ID, _CLIENT_ID)
+        streams = _stream_arns(read(DATA_TABLE_STREAMS), problems.append)
+        alarm_email = str(read(ALARM_EMAIL)).strip()
+        if alarm_email and not _EMAIL.match(alarm_email):
+            problems.append(f"malformed {ALARM_EMAIL.meaning}: {alarm_email!r} (from {ALARM_EMAIL.where()})")
+        log_role = _flag(read(API_GATEWAY_LOG_ROLE), default=True)
+        if problems:
+            raise DeployConfigError("deployment configuration:\n  - " + "\n  - ".join(problems))
+        return cls(stage, user_pool_id, client_id, streams, alarm_email, log_role)
+
+
+def _stream_arns(raw: Any, problem: Callable[[str], None]) -> dict[str, str]:
+    """Parse and check the table -> stream ARN map (a JSON string from env, a dict from cdk.json)."""
+    if raw in (None, ""):
+        return {}
+    where = DATA_TABLE_STREAMS.where()
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            problem(f"{DATA_TABLE_STREAMS.meaning} is not valid JSON (from {where})")
+            return {}
+    if not isinstance(raw, Mapping):
+        problem(f"{DATA_TABLE_STREAMS.meaning} must be a JSON object (from {where})")
+        return {}
+    known = {table.name for table in DATA_TABLES}
+    streams: dict[str, str] = {}
+    for table, arn in raw.items():
+        match = _STREAM_ARN.match(str(arn))
+        if table not in known:
+            problem(f"unknown data table {table!r} in {where}; known: {', '.join(sorted(known))}")
+        elif match is None:
+            problem(f"malformed stream ARN for {table}: {arn!r} (from {where})")
+        elif match["table"] != table:
+            problem(f"the stream ARN given for {table} belongs to table {match['table']!r} (from {where})")
+        else:
+            streams[str(table)] = str(arn)
+    return streams
+
+
+def _flag(raw: Any, *, default: bool) -> bool:
+    """A boolean from context (true/false) or env ("true"/"false"/"1"/"0")."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if not text:
+        return default
+    return text not in ("false", "0", "no", "off")

@@ -1,0 +1,88 @@
+"""cdk-nag (AwsSolutions) findings this design accepts, each with the reason a reviewer gets.
+
+Every acknowledgment sits on the construct that raises the finding, never on the whole stack,
+so a new resource with the same problem is still reported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+from constructs import IConstruct
+
+if TYPE_CHECKING:
+    from healthcoach_infra.stack import HealthCoachRealtimeStack
+
+__all__ = ["acknowledge", "acknowledge_findings"]
+
+_RUNTIME = (
+    "Python 3.13 is a supported Lambda runtime and the one the bundles are built and byte-compiled "
+    "for (wheels for manylinux2014_aarch64/cp313, .pyc for 3.13); moving to 3.14 is one constant in "
+    "bundling.py and functions.py once the dependencies are tested there."
+)
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge one AwsSolutions finding (``rule`` as cdk-nag prints it, without the prefix)."""
+    cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))
+
+
+def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
+    """The accepted findings of the stack, with their reasons."""
+    for fn in (stack.connect, stack.disconnect, stack.default, stack.dispatcher, stack.stream_bridge):
+        if fn is not None:
+            acknowledge(fn.function, "AwsSolutions-L1", _RUNTIME)
+
+    api = stack.websocket
+    api_resource = api.api.node.default_child
+    assert isinstance(api_resource, cdk.CfnElement)
+    api_id = stack.get_logical_id(api_resource)
+    account = "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>"
+    connections = f"{account}:<{api_id}>/{api.stage_name}/POST/@connections/*"
+    acknowledge(
+        stack.dispatcher.role,
+        f"AwsSolutions-IAM5[Resource::{connections}]",
+        "ManageConnections is limited to POST @connections on this API's stage; the trailing * is the "
+        "connection id, known only at run time.",
+    )
+    acknowledge(
+        api.api.node.find_child("$connect-Route"),
+        "AwsSolutions-APIG4",
+        "The $connect function is the authorizer: it verifies the Cognito JWT (RS256 signature by the "
+        "pool's JWKS, issuer, audience or client_id, token_use, expiry) and answers 401, which refuses "
+        "the handshake. An API Gateway Lambda authorizer would run the same check in a second function "
+        "with a second cold start.",
+    )
+    for route in ("$disconnect-Route", "$default-Route"):
+        child = api.api.node.try_find_child(route)
+        if child is not None:
+            acknowledge(
+                child,
+                "AwsSolutions-APIG4",
+                "API Gateway routes this only on a connection that $connect accepted (after verifying its "
+                "token); clients cannot reach it otherwise.",
+            )
+    if stack.stream_bridge_sources:
+        acknowledge(
+            stack.stream_bridge.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only dynamodb:ListStreams, which has no resource-level permissions (CDK's DynamoEventSource "
+            "grants it so, as AWS's AWSLambdaDynamoDBExecutionRole does); reading the records "
+            "(DescribeStream, GetRecords, GetShardIterator) is granted on each configured stream ARN only.",
+        )
+    if hasattr(api, "account_log_role"):
+        acknowledge(
+            api.account_log_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The policy AWS documents for API Gateway's account-level logging role: API Gateway names the "
+            "log groups it writes, so an inline policy could not list them in advance.",
+        )
+    acknowledge(
+        stack.pipeline.stream_bridge_failures,
+        "AwsSolutions-SQS3",
+        "This queue is itself the stream bridge's terminal failure queue (its event source mappings' "
+        "on-failure destination and its own dead letters); a DLQ behind it would only move the same "
+        "messages, and its depth alarm already reports them.",
+    )

@@ -1,0 +1,166 @@
+"""The stack: composes one construct per concern and wires the grants between them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from healthcoach_infra.config import DeployConfig
+from healthcoach_infra.connections_table import ConnectionsTable
+from healthcoach_infra.event_pipeline import EventPipeline
+from healthcoach_infra.functions import FUNCTIONS, RealtimeFunction
+from healthcoach_infra.monitoring import Monitoring
+from healthcoach_infra.nag import acknowledge_findings
+from healthcoach_infra.schema_registry import EventSchemaRegistry
+from healthcoach_infra.websocket_api import RealtimeWebSocketApi
+
+__all__ = ["DISPATCHER_MAX_CONCURRENCY", "HealthCoachRealtimeStack"]
+
+# Concurrent dispatchers at most: each posts with up to 32 connections in flight, and every
+# dispatcher shares the account's @connections rate (10,000 requests/s) with other APIs.
+DISPATCHER_MAX_CONCURRENCY = 10
+
+
+class HealthCoachRealtimeStack(cdk.Stack):
+    """Everything one stage needs: table, WebSocket API, functions, event pipeline, registry, alarms."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeployConfig, repo_root: Path, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        cdk.Tags.of(self).add("project", "healthcoach-realtime")
+        cdk.Tags.of(self).add("stage", config.stage)
+
+        self.connections = ConnectionsTable(self, "Connections")
+        table = self.connections.table
+        self.pipeline = EventPipeline(self, "Events", stage=config.stage)
+
+        def function(name: str, construct_id: str, environment: dict[str, str]) -> RealtimeFunction:
+            return RealtimeFunction(
+                self, construct_id, spec=FUNCTIONS[name], repo_root=repo_root, environment=environment
+            )
+
+        self.connect = function(
+            "connect",
+            "Connect",
+            {
+                "CONNECTIONS_TABLE": table.table_name,
+                "USER_POOL_ID": config.user_pool_id,
+                "USER_POOL_CLIENT_ID": config.user_pool_client_id,
+            },
+        )
+        self.disconnect = function("disconnect", "Disconnect", {"CONNECTIONS_TABLE": table.table_name})
+        # $default only once its handler exists (ping/resume); until then API Gateway answers
+        # unrouted messages itself, and nothing is deployed that nobody wrote.
+        self.default = (
+            function("default", "Default", {"CONNECTIONS_TABLE": table.table_name})
+            if (repo_root / "functions" / "default" / "handler.py").is_file()
+            else None
+        )
+        self.dispatcher = function(
+            "dispatcher",
+            "Dispatcher",
+            {
+                "CONNECTIONS_TABLE": table.table_name,
+                "DEAD_LETTER_QUEUE_URL": self.pipeline.dead_letter_queue.queue_url,
+            },
+        )
+        self.stream_bridge = function(
+            "stream_bridge",
+            "StreamBridge",
+            {
+                "EVENT_BUS_NAME": self.pipeline.bus.event_bus_name,
+                "DEAD_LETTER_QUEUE_URL": self.pipeline.stream_bridge_failures.queue_url,
+            },
+        )
+
+        self.websocket = RealtimeWebSocketApi(
+            self,
+            "WebSocket",
+            stage_name=config.stage,
+            connect=self.connect.function,
+            disconnect=self.disconnect.function,
+            default=self.default.function if self.default else None,
+            create_account_log_role=config.create_api_gateway_log_role,
+        )
+        self.dispatcher.function.add_environment("WS_API_ENDPOINT", self.websocket.management_endpoint)
+
+        self._grant()
+        self.pipeline.feed_dispatcher(self.dispatcher.function, max_concurrency=DISPATCHER_MAX_CONCURRENCY)
+        self.pipeline.feed_stream_bridge(self.stream_bridge.function, config.data_table_streams)
+        self.stream_bridge_sources = dict(config.data_table_streams)
+        if not self.stream_bridge_sources:
+            cdk.Annotations.of(self.stream_bridge).add_warning_v2(
+                "healthcoach:NoDataTableStreams",
+                "No data table stream ARNs configured (context dataTableStreamArns): the stream bridge "
+                "is deployed without event sources. Events emitted to the bus are still delivered.",
+            )
+
+        self.registry = EventSchemaRegistry(
+            self,
+            "Schemas",
+            registry_name=f"healthcoach-realtime-{config.stage}",
+            schema_dir=repo_root / "schemas",
+        )
+        functions = {
+            name: fn.function
+            for name, fn in (
+                ("connect", self.connect),
+                ("disconnect", self.disconnect),
+                ("default", self.default),
+                ("dispatcher", self.dispatcher),
+                ("stream_bridge", self.stream_bridge),
+            )
+            if fn is not None
+        }
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            stage=config.stage,
+            functions=functions,
+            dead_letter_queues=self.pipeline.dead_letter_queues,
+            dispatch_queue=self.pipeline.queue,
+            rule=self.pipeline.rule,
+            bus=self.pipeline.bus,
+            api=self.websocket.api,
+            alarm_email=config.alarm_email,
+        )
+
+        cdk.CfnOutput(
+            self, "WebSocketUrl", value=self.websocket.url, description="NEXT_PUBLIC_WS_URL for the frontend"
+        )
+        cdk.CfnOutput(
+            self,
+            "ManagementEndpoint",
+            value=self.websocket.management_endpoint,
+            description="WS_API_ENDPOINT: the @connections API of this stage",
+        )
+        cdk.CfnOutput(
+            self,
+            "EventBusName",
+            value=self.pipeline.bus.event_bus_name,
+            description="EVENT_BUS_NAME for emit()",
+        )
+        cdk.CfnOutput(self, "ConnectionsTableName", value=table.table_name, description="CONNECTIONS_TABLE")
+        acknowledge_findings(self)
+
+    def _grant(self) -> None:
+        """Least privilege: each function gets exactly the actions its code performs."""
+        table = self.connections.table
+        pipeline = self.pipeline
+
+        def allow(fn: RealtimeFunction, actions: list[str], resources: list[str]) -> None:
+            iam.Grant.add_to_principal(grantee=fn.function, actions=actions, resource_arns=resources)
+
+        allow(self.connect, ["dynamodb:PutItem"], [table.table_arn])
+        allow(self.disconnect, ["dynamodb:DeleteItem"], [table.table_arn])
+        allow(self.dispatcher, ["dynamodb:Query"], [self.connections.index_arn])
+        allow(self.dispatcher, ["dynamodb:DeleteItem"], [table.table_arn])  # stale (410) connections
+        self.websocket.grant_post_to_connection(self.dispatcher.function)
+        allow(self.dispatcher, ["sqs:SendMessage"], [pipeline.dead_letter_queue.queue_arn])
+        allow(self.stream_bridge, ["sqs:SendMessage"], [pipeline.stream_bridge_failures.queue_arn])
+        pipeline.bus.grant_put_events_to(self.stream_bridge.function)
