@@ -5,7 +5,6 @@ loopback HTTP server playing the @connections management API (tests/support/mana
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
@@ -20,6 +19,7 @@ from tests.support.sqs_events import (
     emf_metrics,
     envelope,
     load_sample,
+    receive_messages,
     sqs_event,
     sqs_event_from_messages,
     sqs_record,
@@ -293,11 +293,7 @@ def test_emitted_event_travels_bus_queue_dispatcher_browser(
     user = f"user-{uuid.uuid4().hex[:8]}"
     connect(store, user, "e2e=")
     event_id = emit(user, "foodLogDeleted", {"id": "f1"}, client=events, bus_name=pipeline.bus_name)
-    messages: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 10
-    while not messages and time.monotonic() < deadline:
-        received = sqs.receive_message(QueueUrl=pipeline.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        messages = [m for m in received.get("Messages", []) if user in m["Body"]]
+    messages = receive_messages(sqs, pipeline.queue_url, user, 1)
     assert invoke(dispatcher, sqs_event_from_messages(messages, pipeline.queue_arn)) == {
         "batchItemFailures": []
     }

@@ -70,8 +70,13 @@ class Tables:
     """Data tables on moto, and their streams read back as Lambda would deliver them."""
 
     def __init__(self, endpoint: str) -> None:
-        self.dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
-        self.streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, region_name=REGION)
+        # Module-scoped, so outside aws_env's per-test environment: credentials given here.
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        self.dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+        self.streams = session.client("dynamodbstreams", endpoint_url=endpoint)
+        self.created: list[str] = []
         self._raw: list[dict[str, Any]] = []
         self.streams.meta.events.register("after-call.dynamodb-streams.GetRecords", self._keep_raw)
 
@@ -81,9 +86,11 @@ class Tables:
     def ensure(self, table: DataTable) -> str:
         """The table's stream ARN, creating the table on first use in the session."""
         try:
-            return create_data_table(self.dynamodb, table)
+            arn = create_data_table(self.dynamodb, table)
         except self.dynamodb.exceptions.ResourceInUseException:
             return str(self.dynamodb.describe_table(TableName=table.name)["Table"]["LatestStreamArn"])
+        self.created.append(table.name)
+        return arn
 
     def records(self, table: DataTable, user_id: str) -> list[dict[str, Any]]:
         """Every stream record of ``user_id``'s items, oldest first, in Lambda's event shape."""
@@ -102,12 +109,15 @@ class Tables:
         return found
 
 
-@pytest.fixture
-def tables(aws_env: str) -> Tables:
-    tables = Tables(aws_env)
+@pytest.fixture(scope="module")
+def tables(moto_endpoint: str) -> Iterator[Tables]:
+    """The data tables (fixed names) for this module; dropped afterwards if this module made them."""
+    tables = Tables(moto_endpoint)
     tables.ensure(FOOD_LOGS)
     tables.ensure(PROFILE)
-    return tables
+    yield tables
+    for name in tables.created:
+        tables.dynamodb.delete_table(TableName=name)
 
 
 def invoke(bridge: ModuleType, records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ __all__ = [
     "envelope",
     "load_sample",
     "receive_envelopes",
+    "receive_messages",
     "sqs_event",
     "sqs_event_from_messages",
     "sqs_record",
@@ -86,23 +87,31 @@ def sqs_event_from_messages(messages: list[dict[str, Any]], queue_arn: str) -> d
     }
 
 
-def receive_envelopes(
+def receive_messages(
     sqs: Any, queue_url: str, user_id: str, count: int, timeout: float = 10.0
 ) -> list[dict[str, Any]]:
-    """Up to ``count`` envelopes of ``user_id`` from a queue shared by tests (others' are skipped).
+    """Up to ``count`` raw messages of ``user_id`` from a queue shared by tests.
 
-    Every message seen is deleted, so a later test does not see it again.
+    Every message seen is deleted (others' too), so no later test sees it again.
     """
     found: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while len(found) < count and time.monotonic() < deadline:
-        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        response = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+        )
         for message in response.get("Messages", []):
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            body = json.loads(message["Body"])
-            if body.get("detail", {}).get("userId") == user_id:
-                found.append(body)
+            if json.loads(message["Body"]).get("detail", {}).get("userId") == user_id:
+                found.append(message)
     return found
+
+
+def receive_envelopes(
+    sqs: Any, queue_url: str, user_id: str, count: int, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    """The EventBridge envelopes of ``receive_messages``."""
+    return [json.loads(m["Body"]) for m in receive_messages(sqs, queue_url, user_id, count, timeout)]
 
 
 def emf_metrics(stdout: str) -> dict[str, float]:
