@@ -1,0 +1,98 @@
+"""Deployment configuration: every problem named at synth, with where to set the value."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from healthcoach_infra.config import DeployConfig, DeployConfigError
+from tests.infra.conftest import REPO_ROOT
+
+GOOD = {"stage": "prod", "userPoolId": "us-east-1_AbC123xyz", "userPoolClientId": "abc123"}
+FOOD_STREAM = (
+    "arn:aws:dynamodb:us-east-1:123456789012:table/healthcoach_food_logs/stream/2025-01-01T00:00:00.000"
+)
+
+
+def test_missing_values_are_named_with_their_context_keys_and_env_vars() -> None:
+    """With nothing configured, the error names each context key and environment variable."""
+    with pytest.raises(DeployConfigError) as caught:
+        DeployConfig.from_sources({}, {})
+    message = str(caught.value)
+    for name in (
+        "stage",
+        "STAGE_NAME",
+        "userPoolId",
+        "USER_POOL_ID",
+        "userPoolClientId",
+        "USER_POOL_CLIENT_ID",
+    ):
+        assert name in message
+
+
+def test_the_environment_supplies_what_the_context_lacks() -> None:
+    """Environment variables configure a deploy when no context is given."""
+    env = {"STAGE_NAME": "dev", "USER_POOL_ID": "eu-west-1_Pool1", "USER_POOL_CLIENT_ID": "client1"}
+    config = DeployConfig.from_sources({}, env)
+    assert (config.stage, config.user_pool_id, config.user_pool_client_id) == (
+        "dev",
+        "eu-west-1_Pool1",
+        "client1",
+    )
+
+
+def test_context_wins_over_the_environment() -> None:
+    """``-c stage=...`` overrides STAGE_NAME."""
+    config = DeployConfig.from_sources(GOOD, {"STAGE_NAME": "dev"})
+    assert config.stage == "prod"
+
+
+def test_a_malformed_user_pool_id_is_refused() -> None:
+    """A pool id without its region prefix is an error, not a deploy that rejects every token."""
+    with pytest.raises(DeployConfigError, match="malformed Cognito user pool id"):
+        DeployConfig.from_sources({**GOOD, "userPoolId": "AbC123xyz"}, {})
+
+
+def test_stream_arns_are_read_from_json_in_the_environment() -> None:
+    """DATA_TABLE_STREAM_ARNS holds a JSON object of table name -> stream ARN."""
+    env = {"DATA_TABLE_STREAM_ARNS": json.dumps({"healthcoach_food_logs": FOOD_STREAM})}
+    config = DeployConfig.from_sources(GOOD, env)
+    assert config.data_table_streams == {"healthcoach_food_logs": FOOD_STREAM}
+
+
+def test_a_stream_arn_of_another_table_is_refused() -> None:
+    """Each stream ARN must belong to the table it is given for."""
+    streams = {"healthcoach_exercise_logs": FOOD_STREAM}
+    with pytest.raises(DeployConfigError, match="belongs to table 'healthcoach_food_logs'"):
+        DeployConfig.from_sources({**GOOD, "dataTableStreamArns": streams}, {})
+
+
+def test_an_unknown_data_table_is_refused() -> None:
+    """Only the tables of ``resources.DATA_TABLES`` have a stream bridge."""
+    streams = {"healthcoach_sleep_logs": FOOD_STREAM.replace("food_logs", "sleep_logs")}
+    with pytest.raises(DeployConfigError, match="unknown data table 'healthcoach_sleep_logs'"):
+        DeployConfig.from_sources({**GOOD, "dataTableStreamArns": streams}, {})
+
+
+def test_the_entry_point_exits_with_the_message_and_no_traceback() -> None:
+    """``python infra/app.py`` (make synth) without configuration: exit 2, the message, no traceback."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("STAGE_NAME", "USER_POOL_ID", "USER_POOL_CLIENT_ID")
+    }
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "infra" / "app.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "missing Cognito user pool id" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,120 @@
+"""The functions: Python 3.13 on arm64, sized per job, their logs kept a month, configured by env."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from healthcoach_infra.functions import FUNCTIONS
+from healthcoach_realtime.observability import NAMESPACE, SERVICE
+from tests.infra.conftest import CLIENT_ID, USER_POOL_ID, Synthesized
+
+NAMES = ["connect", "disconnect", "dispatcher", "stream_bridge"]
+
+
+def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
+    construct = {
+        "connect": synthesized.stack.connect,
+        "disconnect": synthesized.stack.disconnect,
+        "dispatcher": synthesized.stack.dispatcher,
+        "stream_bridge": synthesized.stack.stream_bridge,
+    }[name]
+    return synthesized.resources[synthesized.logical_id(construct.function)]["Properties"]
+
+
+def _env(synthesized: Synthesized, name: str) -> dict[str, Any]:
+    return dict(_function(synthesized, name)["Environment"]["Variables"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_python_313_on_arm64_with_the_bundled_handler(synthesized: Synthesized, name: str) -> None:
+    """Runtime python3.13, architecture arm64, handler ``handler.handler`` at the bundle root."""
+    function = _function(synthesized, name)
+    assert (function["Runtime"], function["Architectures"], function["Handler"]) == (
+        "python3.13",
+        ["arm64"],
+        "handler.handler",
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_memory_and_timeout_are_the_specs(synthesized: Synthesized, name: str) -> None:
+    """Memory and timeout come from ``FUNCTIONS``, the one place they are decided."""
+    function = _function(synthesized, name)
+    assert (function["MemorySize"], function["Timeout"]) == (
+        FUNCTIONS[name].memory_mb,
+        FUNCTIONS[name].timeout_seconds,
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_logs_go_to_a_log_group_with_retention(synthesized: Synthesized, name: str) -> None:
+    """Each function logs to its own group, which keeps entries 30 days."""
+    log_group = _function(synthesized, name)["LoggingConfig"]["LogGroup"]["Ref"]
+    assert synthesized.resources[log_group]["Properties"]["RetentionInDays"] == 30
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_powertools_is_configured_by_environment(synthesized: Synthesized, name: str) -> None:
+    """Service name, metrics namespace and log level, as ``observability`` expects."""
+    env = _env(synthesized, name)
+    assert (env["POWERTOOLS_SERVICE_NAME"], env["POWERTOOLS_METRICS_NAMESPACE"], env["LOG_LEVEL"]) == (
+        SERVICE,
+        NAMESPACE,
+        "INFO",
+    )
+
+
+def _app_env(synthesized: Synthesized, name: str) -> set[str]:
+    return {k for k in _env(synthesized, name) if not k.startswith("POWERTOOLS_") and k != "LOG_LEVEL"}
+
+
+def test_connect_knows_the_table_and_the_user_pool(synthesized: Synthesized) -> None:
+    """connect: CONNECTIONS_TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID (as configured)."""
+    env = _env(synthesized, "connect")
+    table = synthesized.logical_id(synthesized.stack.connections.table)
+    assert _app_env(synthesized, "connect") == {"CONNECTIONS_TABLE", "USER_POOL_ID", "USER_POOL_CLIENT_ID"}
+    assert (env["CONNECTIONS_TABLE"], env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"]) == (
+        {"Ref": table},
+        USER_POOL_ID,
+        CLIENT_ID,
+    )
+
+
+def test_disconnect_knows_only_the_table(synthesized: Synthesized) -> None:
+    """disconnect: CONNECTIONS_TABLE and nothing else."""
+    assert _app_env(synthesized, "disconnect") == {"CONNECTIONS_TABLE"}
+
+
+def test_the_dispatcher_knows_table_management_endpoint_and_dlq(synthesized: Synthesized) -> None:
+    """dispatcher: CONNECTIONS_TABLE, WS_API_ENDPOINT (https://<api>.execute-api.../<stage>), DLQ URL."""
+    env = _env(synthesized, "dispatcher")
+    assert _app_env(synthesized, "dispatcher") == {
+        "CONNECTIONS_TABLE",
+        "WS_API_ENDPOINT",
+        "DEAD_LETTER_QUEUE_URL",
+    }
+    endpoint = env["WS_API_ENDPOINT"]["Fn::Join"][1]
+    assert endpoint[0] == "https://"
+    assert endpoint[-1] == "/test"
+    assert env["DEAD_LETTER_QUEUE_URL"] == {
+        "Ref": synthesized.logical_id(synthesized.stack.pipeline.dead_letter_queue)
+    }
+
+
+def test_the_stream_bridge_knows_the_bus_and_its_failure_queue(synthesized: Synthesized) -> None:
+    """stream_bridge: EVENT_BUS_NAME and DEAD_LETTER_QUEUE_URL (its own failure queue)."""
+    env = _env(synthesized, "stream_bridge")
+    pipeline = synthesized.stack.pipeline
+    assert _app_env(synthesized, "stream_bridge") == {"EVENT_BUS_NAME", "DEAD_LETTER_QUEUE_URL"}
+    assert env["EVENT_BUS_NAME"] == {"Ref": synthesized.logical_id(pipeline.bus)}
+    assert env["DEAD_LETTER_QUEUE_URL"] == {"Ref": synthesized.logical_id(pipeline.stream_bridge_failures)}
+
+
+def test_no_function_holds_a_managed_policy(synthesized: Synthesized) -> None:
+    """Function roles start empty (no AWSLambdaBasicExecutionRole): every permission is explicit."""
+    stack = synthesized.stack
+    for fn in (stack.connect, stack.disconnect, stack.dispatcher, stack.stream_bridge):
+        role = synthesized.resources[synthesized.logical_id(fn.role)]["Properties"]
+        assert "ManagedPolicyArns" not in role

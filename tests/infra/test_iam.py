@@ -1,0 +1,150 @@
+"""Least privilege: each function may do exactly what its code does, on exactly its resources."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.infra.conftest import STAGE, STREAM_ARNS, Synthesized
+
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def _statements(synthesized: Synthesized, name: str) -> list[dict[str, Any]]:
+    """Every Allow statement of a function's role (its inline policies)."""
+    role = getattr(synthesized.stack, name).role
+    role_ref = {"Ref": synthesized.logical_id(role)}
+    statements = []
+    for policy in synthesized.of_type("AWS::IAM::Policy").values():
+        if role_ref in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    assert all(s["Effect"] == "Allow" for s in statements)
+    return statements
+
+
+def _grants(synthesized: Synthesized, name: str) -> set[tuple[str, str]]:
+    """(action, resource as JSON) pairs of a function, without its own log writes."""
+    pairs = set()
+    for statement in _statements(synthesized, name):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        pairs |= {(a, json.dumps(r, sort_keys=True)) for a in actions for r in resources if a not in LOGS}
+    return pairs
+
+
+def _arn(synthesized: Synthesized, construct: Any) -> str:
+    return json.dumps({"Fn::GetAtt": [synthesized.logical_id(construct), "Arn"]}, sort_keys=True)
+
+
+def _index_arn(synthesized: Synthesized) -> str:
+    table = synthesized.logical_id(synthesized.stack.connections.table)
+    return json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, "/index/GSI1"]]}, sort_keys=True)
+
+
+def test_each_function_writes_only_its_own_log_group(synthesized: Synthesized) -> None:
+    """Log writes are granted on the function's log group, nothing wider."""
+    for name in ("connect", "disconnect", "dispatcher", "stream_bridge"):
+        fn = getattr(synthesized.stack, name)
+        log_statements = [s for s in _statements(synthesized, name) if set(s["Action"]) == LOGS]
+        assert [s["Resource"] for s in log_statements] == [
+            {"Fn::GetAtt": [synthesized.logical_id(fn.log_group), "Arn"]}
+        ]
+
+
+def test_connect_may_only_put_connections(synthesized: Synthesized) -> None:
+    """connect: dynamodb:PutItem on the table, nothing else."""
+    table = _arn(synthesized, synthesized.stack.connections.table)
+    assert _grants(synthesized, "connect") == {("dynamodb:PutItem", table)}
+
+
+def test_disconnect_may_only_delete_connections(synthesized: Synthesized) -> None:
+    """disconnect: dynamodb:DeleteItem on the table, nothing else."""
+    table = _arn(synthesized, synthesized.stack.connections.table)
+    assert _grants(synthesized, "disconnect") == {("dynamodb:DeleteItem", table)}
+
+
+def test_the_dispatcher_queries_the_index_and_posts_on_this_stage_only(synthesized: Synthesized) -> None:
+    """dispatcher: Query on GSI1, DeleteItem on the table, POST @connections on this stage, its queues."""
+    stack = synthesized.stack
+    api = synthesized.logical_id(stack.websocket.api)
+    connections = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":execute-api:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":",
+                {"Ref": api},
+                f"/{STAGE}/POST/@connections/*",
+            ],
+        ]
+    }
+    queue = _arn(synthesized, stack.pipeline.queue)
+    assert _grants(synthesized, "dispatcher") == {
+        ("dynamodb:Query", _index_arn(synthesized)),
+        ("dynamodb:DeleteItem", _arn(synthesized, stack.connections.table)),
+        ("execute-api:ManageConnections", json.dumps(connections, sort_keys=True)),
+        ("sqs:SendMessage", _arn(synthesized, stack.pipeline.dead_letter_queue)),
+        ("sqs:ReceiveMessage", queue),
+        ("sqs:ChangeMessageVisibility", queue),
+        ("sqs:GetQueueUrl", queue),
+        ("sqs:DeleteMessage", queue),
+        ("sqs:GetQueueAttributes", queue),
+    }
+
+
+def test_the_stream_bridge_puts_events_only_on_the_bus(synthesized: Synthesized) -> None:
+    """stream_bridge: PutEvents on the bus, its failure queue, and reading the configured streams."""
+    stack = synthesized.stack
+    failures = _arn(synthesized, stack.pipeline.stream_bridge_failures)
+    expected = {
+        ("events:PutEvents", _arn(synthesized, stack.pipeline.bus)),
+        ("sqs:SendMessage", failures),
+        ("sqs:GetQueueAttributes", failures),
+        ("sqs:GetQueueUrl", failures),
+        ("dynamodb:ListStreams", json.dumps("*")),
+    }
+    for arn in STREAM_ARNS.values():
+        for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"):
+            expected.add((action, json.dumps(arn)))
+    assert _grants(synthesized, "stream_bridge") == expected
+
+
+def test_only_the_dispatcher_manages_connections(synthesized: Synthesized) -> None:
+    """No other policy in the stack mentions execute-api:ManageConnections."""
+    holders = [
+        policy_id
+        for policy_id, policy in synthesized.of_type("AWS::IAM::Policy").items()
+        if "execute-api:ManageConnections" in json.dumps(policy)
+    ]
+    dispatcher_role = {"Ref": synthesized.logical_id(synthesized.stack.dispatcher.role)}
+    assert len(holders) == 1
+    assert synthesized.resources[holders[0]]["Properties"]["Roles"] == [dispatcher_role]
+
+
+def test_only_the_stream_bridge_puts_events(synthesized: Synthesized) -> None:
+    """No other policy in the stack grants events:PutEvents."""
+    holders = [
+        policy["Properties"]["Roles"]
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
+        if "events:PutEvents" in json.dumps(policy)
+    ]
+    assert holders == [[{"Ref": synthesized.logical_id(synthesized.stack.stream_bridge.role)}]]
+
+
+def test_api_gateway_may_invoke_only_the_route_functions(synthesized: Synthesized) -> None:
+    """Lambda permissions exist for the routed functions, each scoped to this API's routes."""
+    api = synthesized.logical_id(synthesized.stack.websocket.api)
+    permissions = synthesized.of_type("AWS::Lambda::Permission").values()
+    routed = {synthesized.logical_id(synthesized.stack.connect.function)}
+    routed.add(synthesized.logical_id(synthesized.stack.disconnect.function))
+    assert {p["Properties"]["FunctionName"]["Fn::GetAtt"][0] for p in permissions} == routed
+    for permission in permissions:
+        assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        assert {"Ref": api} in permission["Properties"]["SourceArn"]["Fn::Join"][1]
