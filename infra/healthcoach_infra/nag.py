@@ -6,7 +6,7 @@ so a new resource with the same problem is still reported.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from constructs import IConstruct
@@ -14,13 +14,34 @@ from constructs import IConstruct
 if TYPE_CHECKING:
     from healthcoach_infra.stack import HealthCoachRealtimeStack
 
-__all__ = ["acknowledge", "acknowledge_findings"]
+__all__ = ["acknowledge", "acknowledge_findings", "finding_text"]
 
 _RUNTIME = (
     "Python 3.13 is a supported Lambda runtime and the one the bundles are built and byte-compiled "
     "for (wheels for manylinux2014_aarch64/cp313, .pyc for 3.13); moving to 3.14 is one constant in "
     "bundling.py and functions.py once the dependencies are tested there."
 )
+
+
+def finding_text(stack: cdk.Stack, value: str) -> str:
+    """A value as cdk-nag prints it in a finding id: ``{"Ref": "X"}`` as ``<X>``, GetAtt as ``<X.Attr>``.
+
+    Resolved by the stack, so a region or account known at synth (``cdk deploy`` with credentials)
+    appears literally, as it does in the finding.
+    """
+    resolved: Any = stack.resolve(value)
+    parts = resolved["Fn::Join"][1] if isinstance(resolved, dict) and "Fn::Join" in resolved else [resolved]
+    text = []
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+        elif "Ref" in part:
+            text.append(f"<{part['Ref']}>")
+        elif "Fn::GetAtt" in part:
+            text.append(f"<{'.'.join(part['Fn::GetAtt'])}>")
+        else:
+            raise ValueError(f"cannot render {part!r} as cdk-nag does")
+    return "".join(text)
 
 
 def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
@@ -35,11 +56,7 @@ def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
             acknowledge(fn.function, "AwsSolutions-L1", _RUNTIME)
 
     api = stack.websocket
-    api_resource = api.api.node.default_child
-    assert isinstance(api_resource, cdk.CfnElement)
-    api_id = stack.get_logical_id(api_resource)
-    account = "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>"
-    connections = f"{account}:<{api_id}>/{api.stage_name}/POST/@connections/*"
+    connections = finding_text(stack, api.connections_arn("POST"))
     acknowledge(
         stack.dispatcher.role,
         f"AwsSolutions-IAM5[Resource::{connections}]",

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks
 
+from healthcoach_infra.nag import finding_text
 from tests.infra.conftest import Synthesized
 
 
@@ -64,3 +65,13 @@ def test_an_unacknowledged_finding_fails_the_synth(tmp_path: Any) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(RuntimeError, match="AwsSolutions-SQS2"):
         app.synth()
+
+
+def test_finding_ids_follow_a_region_known_at_synth() -> None:
+    """With credentials (cdk deploy) the region is literal in a finding id, and so in its acknowledgment."""
+    stack = cdk.Stack(cdk.App(), "Known", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    arn = stack.format_arn(service="execute-api", resource="api", resource_name="prod/POST/@connections/*")
+    assert (
+        finding_text(stack, arn)
+        == "arn:<AWS::Partition>:execute-api:eu-west-1:123456789012:api/prod/POST/@connections/*"
+    )
