@@ -91,8 +91,7 @@ def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
     if hasattr(api, "account_log_role"):
         acknowledge(
             api.account_log_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            f"AwsSolutions-IAM4[Policy::{finding_text(stack, api.account_log_policy.managed_policy_arn)}]",
             "The policy AWS documents for API Gateway's account-level logging role: API Gateway names the "
             "log groups it writes, so an inline policy could not list them in advance.",
         )

@@ -130,15 +130,14 @@ class RealtimeWebSocketApi(Construct):
         The role and the setting are per account and region, shared by every API there, so both
         outlive this stack (as ``RestApi``'s own ``cloudWatchRole`` does).
         """
+        self.account_log_policy = iam.ManagedPolicy.from_aws_managed_policy_name(
+            "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+        )
         self.account_log_role = iam.Role(
             self,
             "AccountLogRole",
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-                )
-            ],
+            managed_policies=[self.account_log_policy],
         )
         self.account_log_role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=self.account_log_role.role_arn)
