@@ -87,7 +87,7 @@ class RealtimeWebSocketApi(Construct):
             ),
             default_route_options=(
                 apigwv2.WebSocketRouteOptions(
-                    integration=integrations.WebSocketLambdaIntegration("Default", default)
+                    integration=integrations.WebSocketLambdaIntegration("DefaultRoute", default)
                 )
                 if default is not None
                 else None

@@ -61,6 +61,11 @@ class Synthesized:
         """The logical id of an L2 construct's CloudFormation resource."""
         return self.stack.get_logical_id(construct.node.default_child)
 
+    def functions(self) -> dict[str, Any]:
+        """Every deployed ``RealtimeFunction`` by name (``default`` only once its handler exists)."""
+        names = ("connect", "disconnect", "default", "dispatcher", "stream_bridge")
+        return {n: getattr(self.stack, n) for n in names if getattr(self.stack, n) is not None}
+
     @property
     def template_path(self) -> Path:
         """The template file, as ``cdk deploy`` would upload it."""

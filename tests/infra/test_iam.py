@@ -142,8 +142,11 @@ def test_api_gateway_may_invoke_only_the_route_functions(synthesized: Synthesize
     """Lambda permissions exist for the routed functions, each scoped to this API's routes."""
     api = synthesized.logical_id(synthesized.stack.websocket.api)
     permissions = synthesized.of_type("AWS::Lambda::Permission").values()
-    routed = {synthesized.logical_id(synthesized.stack.connect.function)}
-    routed.add(synthesized.logical_id(synthesized.stack.disconnect.function))
+    routed = {
+        synthesized.logical_id(fn.function)
+        for name, fn in synthesized.functions().items()
+        if name in ("connect", "disconnect", "default")
+    }
     assert {p["Properties"]["FunctionName"]["Fn::GetAtt"][0] for p in permissions} == routed
     for permission in permissions:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"

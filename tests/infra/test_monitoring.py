@@ -30,11 +30,7 @@ def test_each_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthes
 
 def test_every_function_alarms_on_errors_and_throttles(synthesized: Synthesized) -> None:
     """An Errors and a Throttles alarm per function."""
-    stack = synthesized.stack
-    functions = {
-        synthesized.logical_id(f.function)
-        for f in (stack.connect, stack.disconnect, stack.dispatcher, stack.stream_bridge)
-    }
+    functions = {synthesized.logical_id(f.function) for f in synthesized.functions().values()}
     for metric in ("Errors", "Throttles"):
         watched = {
             a["Dimensions"][0]["Value"]["Ref"]
