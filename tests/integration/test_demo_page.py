@@ -1,0 +1,173 @@
+"""The demo page in headless Chromium against the local stack: tabs of one user, another user, errors.
+
+Debian's Chromium (``scripts/ensure-chromium`` installs it), never a browser Playwright downloads.
+Each test uses fresh user ids, so tests sharing one stack never see each other's events.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from tests.support.network import free_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = Path("/tmp/demo.png")
+WAIT_MS = 15_000
+
+
+def _free_port_pair() -> int:
+    """A free port whose successor is free too: the stack's AWS emulator listens on PORT + 1."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except (OSError, OverflowError):
+                continue
+        return port
+    raise RuntimeError("no two adjacent free ports on 127.0.0.1")
+
+
+@pytest.fixture(scope="module")
+def stack_url() -> Iterator[str]:
+    """``hc-realtime dev`` on a free port, until the module's tests are done."""
+    port = _free_port_pair()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "healthcoach_realtime.cli", "dev", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/local/config", timeout=2):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                _, stderr = process.communicate(timeout=10)
+                pytest.fail(f"hc-realtime dev did not start: {stderr.decode(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the module."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium (as root it installs it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile: its tabs share localStorage, as a real browser's tabs do."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(WAIT_MS)
+    yield ctx
+    ctx.close()
+
+
+def _open_as(context: BrowserContext, stack_url: str, user: str) -> Page:
+    """A new tab of the demo page as ``user``, once its status pill says open."""
+    page = context.new_page()
+    page.goto(f"{stack_url}/?user={user}")
+    expect(page.locator("#status")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
+    return page
+
+
+def _emit(page: Page, event_type: str) -> str:
+    """Click the emit button of ``event_type``; the event id the stack answered."""
+    result = page.locator("#emit-result")
+    previous = result.get_attribute("data-event-id")
+    page.locator(f'button[data-emit="{event_type}"]').click()
+    expect(result).to_have_class(re.compile(r"\bok\b"), timeout=WAIT_MS)
+    expect(result).not_to_have_attribute("data-event-id", previous or "", timeout=WAIT_MS)
+    event_id = result.get_attribute("data-event-id")
+    assert event_id
+    return event_id
+
+
+def _event(page: Page, event_id: str) -> Locator:
+    """The list item of one event, by its id."""
+    return page.locator(f'#events li[data-id="{event_id}"]')
+
+
+def test_emitted_event_appears_in_every_tab_of_the_user(context: BrowserContext, stack_url: str) -> None:
+    """An event emitted from one tab shows, with its type, in both tabs of that user."""
+    user = f"demo-{uuid.uuid4().hex[:8]}"
+    first = _open_as(context, stack_url, user)
+    second = _open_as(context, stack_url, user)
+
+    event_id = _emit(first, "foodLogCreated")
+
+    for page in (first, second):
+        expect(_event(page, event_id).locator(".badge")).to_have_text("foodLogCreated", timeout=WAIT_MS)
+        expect(page.locator("#event-count")).to_have_text("1")
+    first.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_event_of_one_user_never_reaches_another(context: BrowserContext, stack_url: str) -> None:
+    """A tab of another user shows its own events but not this user's."""
+    owner = _open_as(context, stack_url, f"demo-{uuid.uuid4().hex[:8]}")
+    other = _open_as(context, stack_url, f"other-{uuid.uuid4().hex[:8]}")
+
+    foreign_id = _emit(owner, "foodLogCreated")
+    expect(_event(owner, foreign_id)).to_have_count(1, timeout=WAIT_MS)
+    # The other user's own later event is the barrier: once it is shown, the first one had its chance.
+    own_id = _emit(other, "healthProfileUpdated")
+    expect(_event(other, own_id)).to_have_count(1, timeout=WAIT_MS)
+
+    assert _event(other, foreign_id).count() == 0
+    assert other.locator("#events li").count() == 1
+
+
+def test_invalid_data_shows_the_stacks_400(context: BrowserContext, stack_url: str) -> None:
+    """Edited data that breaks the schema shows the 400's message, field and rule."""
+    page = _open_as(context, stack_url, f"demo-{uuid.uuid4().hex[:8]}")
+    emitter = page.locator('#emitters li[data-type="foodLogCreated"]')
+    emitter.locator("button.edit").click()
+    emitter.locator("textarea").fill('{"id": "food-1", "calories": -5}')
+
+    emitter.locator('button[data-emit="foodLogCreated"]').click()
+
+    result = page.locator("#emit-result")
+    expect(result).to_have_class(re.compile(r"\berror\b"), timeout=WAIT_MS)
+    expect(result).to_contain_text("400")
+    expect(result).to_contain_text("detail.data.calories")
+    expect(result).to_contain_text("minimum")
+    assert page.locator("#events li").count() == 0
