@@ -1,25 +1,20 @@
 """The demo page in headless Chromium against the local stack: tabs of one user, another user, errors.
 
 Debian's Chromium (``scripts/ensure-chromium`` installs it), never a browser Playwright downloads.
-Each test uses fresh user ids, so tests sharing one stack never see each other's events.
+The stack is ``tests/integration/conftest.py``'s ``local_stack`` (``hc-realtime dev`` in its own
+process). Each test uses fresh user ids, so tests sharing one stack never see each other's events.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
-from tests.support.network import free_port
+from tests.support.local_stack import StackUrls
 
 pytestmark = pytest.mark.browser
 
@@ -36,50 +31,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = Path("/tmp/demo.png")
 WAIT_MS = 15_000
-
-
-def _free_port_pair() -> int:
-    """A free port whose successor is free too: the stack's AWS emulator listens on PORT + 1."""
-    for _ in range(50):
-        port = free_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except (OSError, OverflowError):
-                continue
-        return port
-    raise RuntimeError("no two adjacent free ports on 127.0.0.1")
-
-
-@pytest.fixture(scope="module")
-def stack_url() -> Iterator[str]:
-    """``hc-realtime dev`` on a free port, until the module's tests are done."""
-    port = _free_port_pair()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "healthcoach_realtime.cli", "dev", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/local/config", timeout=2):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                _, stderr = process.communicate(timeout=10)
-                pytest.fail(f"hc-realtime dev did not start: {stderr.decode(errors='replace')[-2000:]}")
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +78,13 @@ def _event(page: Page, event_id: str) -> Locator:
     return page.locator(f'#events li[data-id="{event_id}"]')
 
 
-def test_emitted_event_appears_in_every_tab_of_the_user(context: BrowserContext, stack_url: str) -> None:
+def test_emitted_event_appears_in_every_tab_of_the_user(
+    context: BrowserContext, local_stack: StackUrls
+) -> None:
     """An event emitted from one tab shows, with its type, in both tabs of that user."""
     user = f"demo-{uuid.uuid4().hex[:8]}"
-    first = _open_as(context, stack_url, user)
-    second = _open_as(context, stack_url, user)
+    first = _open_as(context, local_stack.base_url, user)
+    second = _open_as(context, local_stack.base_url, user)
 
     event_id = _emit(first, "foodLogCreated")
 
@@ -141,10 +94,10 @@ def test_emitted_event_appears_in_every_tab_of_the_user(context: BrowserContext,
     first.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
-def test_event_of_one_user_never_reaches_another(context: BrowserContext, stack_url: str) -> None:
+def test_event_of_one_user_never_reaches_another(context: BrowserContext, local_stack: StackUrls) -> None:
     """A tab of another user shows its own events but not this user's."""
-    owner = _open_as(context, stack_url, f"demo-{uuid.uuid4().hex[:8]}")
-    other = _open_as(context, stack_url, f"other-{uuid.uuid4().hex[:8]}")
+    owner = _open_as(context, local_stack.base_url, f"demo-{uuid.uuid4().hex[:8]}")
+    other = _open_as(context, local_stack.base_url, f"other-{uuid.uuid4().hex[:8]}")
 
     foreign_id = _emit(owner, "foodLogCreated")
     expect(_event(owner, foreign_id)).to_have_count(1, timeout=WAIT_MS)
@@ -156,9 +109,9 @@ def test_event_of_one_user_never_reaches_another(context: BrowserContext, stack_
     assert other.locator("#events li").count() == 1
 
 
-def test_invalid_data_shows_the_stacks_400(context: BrowserContext, stack_url: str) -> None:
+def test_invalid_data_shows_the_stacks_400(context: BrowserContext, local_stack: StackUrls) -> None:
     """Edited data that breaks the schema shows the 400's message, field and rule."""
-    page = _open_as(context, stack_url, f"demo-{uuid.uuid4().hex[:8]}")
+    page = _open_as(context, local_stack.base_url, f"demo-{uuid.uuid4().hex[:8]}")
     emitter = page.locator('#emitters li[data-type="foodLogCreated"]')
     emitter.locator("button.edit").click()
     emitter.locator("textarea").fill('{"id": "food-1", "calories": -5}')
