@@ -1,0 +1,133 @@
+"""Load the Lambda handlers from ``functions/<name>/handler.py`` and invoke them as Lambda does.
+
+Loaded by file path, as the Lambda runtime loads its bundle, so nothing in ``functions/`` knows
+it is local. Invocations run in worker threads (the gateway's event loop is never blocked) and
+one at a time: in Lambda an execution environment serves one invocation at a time, and the
+handlers share the package's Powertools logger and metrics, which assume exactly that::
+
+    function = load_function("connect")
+    response = await function.invoke_async(event, executor)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "FUNCTION_NAMES",
+    "HandlerLoadError",
+    "LambdaFunction",
+    "LocalContext",
+    "find_functions_dir",
+    "load_function",
+]
+
+# The functions infra/ deploys (one directory each under functions/).
+FUNCTION_NAMES = ("connect", "disconnect", "dispatcher", "stream_bridge")
+FUNCTION_PREFIX = "healthcoach-realtime-"
+ACCOUNT_ID = "000000000000"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+_INVOKE_LOCK = threading.Lock()
+
+
+class HandlerLoadError(RuntimeError):
+    """A handler file is missing, fails to import, or has no ``handler`` callable."""
+
+
+@dataclass
+class LocalContext:
+    """The Lambda context object: the attributes the runtime's own context has."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    region: str = "us-east-1"
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _started: float = field(default_factory=time.monotonic, repr=False)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self._started
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+@dataclass(frozen=True)
+class LambdaFunction:
+    """One loaded handler; ``invoke`` calls it with a fresh context, as one Lambda invocation."""
+
+    name: str
+    handler: Handler
+    region: str = "us-east-1"
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        """Call the handler in this thread (blocking); its exceptions propagate."""
+        context = LocalContext(
+            function_name=FUNCTION_PREFIX + self.name.replace("_", "-"), region=self.region
+        )
+        with _INVOKE_LOCK:
+            return self.handler(event, context)
+
+    async def invoke_async(self, event: dict[str, Any], executor: Executor | None = None) -> Any:
+        """``invoke`` in a worker thread, so the calling event loop keeps serving."""
+        return await asyncio.get_running_loop().run_in_executor(executor, self.invoke, event)
+
+
+def find_functions_dir() -> Path | None:
+    """``functions/`` of the repository this package runs from (an editable install), or None."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[3] / "functions", Path.cwd() / "functions"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def load_function(
+    name: str, functions_dir: Path | None = None, *, region: str = "us-east-1"
+) -> LambdaFunction:
+    """Import ``<functions_dir>/<name>/handler.py`` as its own module and take its ``handler``."""
+    directory = functions_dir or find_functions_dir()
+    if directory is None:
+        raise HandlerLoadError("no functions/ directory found: run hc-realtime from the repository")
+    path = directory / name / "handler.py"
+    if not path.is_file():
+        raise HandlerLoadError(f"{path} does not exist")
+    module_name = f"healthcoach_local_function_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise HandlerLoadError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up here
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        raise HandlerLoadError(f"{path} failed to import: {type(exc).__name__}: {exc}") from exc
+    handler = getattr(module, "handler", None)
+    if not callable(handler):
+        raise HandlerLoadError(f"{path} has no callable named 'handler'")
+    return LambdaFunction(name=name, handler=handler, region=region)

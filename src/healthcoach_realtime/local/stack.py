@@ -1,0 +1,386 @@
+"""``hc-realtime dev``: the whole system in one process on loopback, no AWS account.
+
+Startup order matters: the emulator first, then the resources (as ``infra/`` defines them),
+then the handlers' environment, then the handlers (they read it once), then the pollers, and
+only then the HTTP port, so anything that answers ``GET /local/config`` finds a ready stack::
+
+    run(StackConfig(port=3001))     # until Ctrl-C or SIGTERM
+
+What runs where: the gateway, the @connections API, the issuer and the demo page share one
+aiohttp server (one port); moto listens on port + 1; handler invocations and pollers run in
+threads, so the event loop only moves bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from aiohttp import web
+
+from healthcoach_realtime.dev_identity import DEV_CLIENT_ID, DevIssuer
+from healthcoach_realtime.local.apigw_events import CONNECT, DEFAULT, DISCONNECT
+from healthcoach_realtime.local.dev_api import DevApi
+from healthcoach_realtime.local.emulator import Emulator
+from healthcoach_realtime.local.gateway import Gateway, Limits
+from healthcoach_realtime.local.handlers import (
+    HandlerLoadError,
+    LambdaFunction,
+    find_functions_dir,
+    load_function,
+)
+from healthcoach_realtime.local.issuer import IssuerEndpoints
+from healthcoach_realtime.local.live_connections import ConnectionRegistry
+from healthcoach_realtime.local.management_api import ManagementApi
+from healthcoach_realtime.local.pollers import PollerThread, SqsPoller, StreamPoller
+from healthcoach_realtime.local.provision import (
+    EventPipeline,
+    create_connections_table,
+    create_data_tables,
+    create_event_pipeline,
+)
+from healthcoach_realtime.local.ttl import DEFAULT_SWEEP_SECONDS, TtlSweeper
+from healthcoach_realtime.settings import DEFAULT_CONNECTIONS_TABLE, DEFAULT_EVENT_BUS
+
+__all__ = [
+    "DEFAULT_PORT",
+    "STAGE",
+    "StackConfig",
+    "StackStartError",
+    "handler_environment",
+    "run",
+]
+
+DEFAULT_PORT = 3001
+STAGE = "local"
+API_ID = "hcrealtime"
+REGION = "us-east-1"
+SQS_POLLERS = 2
+# Route key -> function directory; the CDK app wires the same ($default only once it exists).
+ROUTES: Mapping[str, str] = {CONNECT: "connect", DISCONNECT: "disconnect", DEFAULT: "default"}
+OPTIONAL_FUNCTIONS = frozenset({"default"})
+# Variables that could send boto3 somewhere other than the emulator, or fail on a missing profile.
+_UNSAFE_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+log = logging.getLogger(__name__)
+
+
+class StackStartError(RuntimeError):
+    """The stack cannot start (port in use, a handler that does not import); the message says why."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything ``hc-realtime dev`` can be told; defaults are API Gateway's and DESIGN.md's."""
+
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    idle_timeout: float = 600.0
+    max_lifetime: float = 7200.0
+    visibility_timeout: int = 5
+    ttl_sweep_seconds: float = DEFAULT_SWEEP_SECONDS
+    disconnect_on_abort: bool = True
+    verbose: bool = False
+    limits: Limits = field(init=False)
+
+    def __post_init__(self) -> None:
+        limits = Limits(idle_timeout=self.idle_timeout, max_lifetime=self.max_lifetime)
+        object.__setattr__(self, "limits", limits)
+
+    @property
+    def emulator_port(self) -> int:
+        return self.port + 1
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/{STAGE}"
+
+    @property
+    def management_url(self) -> str:
+        """``WS_API_ENDPOINT``: what boto3's ``apigatewaymanagementapi`` client is given."""
+        return f"{self.base_url}/{STAGE}"
+
+    @property
+    def issuer_url(self) -> str:
+        return f"{self.base_url}/{STAGE}/issuer"
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://{self.host}:{self.emulator_port}"
+
+
+def handler_environment(config: StackConfig, pipeline: EventPipeline) -> dict[str, str]:
+    """The handlers' environment (DESIGN.md's variables), pointing every AWS call at the emulator.
+
+    One process holds every handler, so they share one environment: the dispatcher and the
+    stream bridge both dead-letter to the dispatch DLQ (in AWS the bridge has its own queue).
+    """
+    return {
+        "AWS_ENDPOINT_URL": config.emulator_url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "CONNECTIONS_TABLE": DEFAULT_CONNECTIONS_TABLE,
+        "EVENT_BUS_NAME": pipeline.bus_name,
+        "TOKEN_ISSUER": config.issuer_url,
+        "USER_POOL_ID": "",
+        "USER_POOL_CLIENT_ID": DEV_CLIENT_ID,
+        "WS_API_ENDPOINT": config.management_url,
+        "DEAD_LETTER_QUEUE_URL": pipeline.dlq_url,
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO" if config.verbose else "WARNING",
+    }
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Raise ``StackStartError`` naming the port when something already listens on it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise StackStartError(
+                f"port {port} on {host} is in use (another hc-realtime dev?): choose another with --port"
+            ) from None
+
+
+class LocalStack:
+    """The composed stack: ``start()`` (blocking setup), ``serve()`` (async), ``stop()``."""
+
+    def __init__(self, config: StackConfig, out: Callable[[str], None] = print) -> None:
+        self.config = config
+        self._out = out
+        self._emulator = Emulator(config.emulator_port, config.host)
+        self._stop_pollers = threading.Event()
+        self._threads: list[PollerThread] = []
+        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lambda")
+        self._functions: dict[str, LambdaFunction] = {}
+        self._pipeline: EventPipeline | None = None
+        self._stream_arns: list[str] = []
+
+    def start(self) -> None:
+        """Emulator, resources, environment, handlers, pollers: all but the HTTP port."""
+        config = self.config
+        ensure_port_free(config.host, config.port)
+        ensure_port_free(config.host, config.emulator_port)
+        self._step(f"AWS emulator (moto) on {config.emulator_url}", self._start_emulator)
+        self._step("tables, bus, rule, queue + DLQ (as infra/ defines them)", self._provision)
+        self._step("handlers from functions/", self._load_functions)
+        self._start_pollers()
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Serve HTTP and WebSockets until ``stop`` is set, then close every connection."""
+        config = self.config
+        registry = ConnectionRegistry()
+        routes = {route: self._functions[name] for route, name in ROUTES.items() if name in self._functions}
+        gateway = Gateway(
+            api_id=API_ID,
+            stage=STAGE,
+            routes=routes,
+            registry=registry,
+            limits=config.limits,
+            executor=self._executor,
+            disconnect_on_abort=config.disconnect_on_abort,
+        )
+        app = web.Application(client_max_size=1024**2)
+        app.router.add_get(f"/{STAGE}", gateway.handle)
+        ManagementApi(registry).add_routes(app, STAGE)
+        IssuerEndpoints(DevIssuer(config.issuer_url), f"/{STAGE}/issuer").add_routes(app)
+        DevApi(ws_url=config.ws_url, emit=_emit, executor=self._executor).add_routes(app)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, config.host, config.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise StackStartError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+        limits = asyncio.create_task(gateway.enforce_limits())
+        self._out(self.banner())
+        try:
+            await stop.wait()
+        finally:
+            self._out("stopping ...")
+            limits.cancel()
+            await gateway.close_all()
+            await runner.cleanup()
+
+    def stop(self) -> None:
+        """Pollers, worker threads, emulator; safe to call after a failed ``start``."""
+        self._stop_pollers.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._emulator.stop()
+
+    def banner(self) -> str:
+        """The URLs, and a one-line example to try."""
+        c = self.config
+        port_flag = "" if c.port == DEFAULT_PORT else f" --port {c.port}"
+        missing = [n for n in ("dispatcher", "stream_bridge") if n not in self._functions]
+        lines = [
+            "",
+            "HealthCoach Realtime is running (Ctrl-C to stop)",
+            "",
+            f"  Demo page       {c.base_url}/",
+            f"  WebSocket       {c.ws_url}   (token: ?token=<jwt> or subprotocols healthcoach.v1, <jwt>)",
+            f"  Management API  {c.management_url}/@connections/{{connectionId}}",
+            f"  Token issuer    {c.issuer_url}   (a token: {c.issuer_url}/token?user=alice)",
+            f"  AWS emulator    {c.emulator_url}   (AWS_ENDPOINT_URL for boto3 and the AWS CLI)",
+            "",
+            f"  Try:  hc-realtime listen --user alice{port_flag}",
+            f"        hc-realtime emit foodLogCreated --user alice{port_flag}"
+            + """ --data '{"id": "f1", "name": "Apple", "calories": 95}'""",
+        ]
+        if missing:
+            lines += ["", f"  Not running (handler missing): {', '.join(missing)}"]
+        return "\n".join([*lines, ""])
+
+    def _step(self, what: str, action: Callable[[], str | None]) -> None:
+        started = time.monotonic()
+        detail = action()
+        elapsed = time.monotonic() - started
+        self._out(f"  {what}: {detail or 'ready'} ({elapsed:.1f} s)")
+
+    def _start_emulator(self) -> None:
+        try:
+            self._emulator.start()
+        except OSError as exc:
+            raise StackStartError(
+                f"cannot start the AWS emulator on port {self.config.emulator_port}: {exc}"
+            ) from None
+
+    def _provision(self) -> str:
+        for name in _UNSAFE_AWS_VARIABLES:
+            os.environ.pop(name, None)
+        for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_")]:
+            os.environ.pop(name)
+        # Every client below, and every handler's, talks to the emulator only.
+        os.environ.update(
+            AWS_ENDPOINT_URL=self.config.emulator_url,
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+        )
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_connections_table(dynamodb, DEFAULT_CONNECTIONS_TABLE)
+        streams = create_data_tables(dynamodb)
+        self._stream_arns = sorted(streams.values())
+        self._pipeline = create_event_pipeline(
+            boto3.client("events", region_name=REGION),
+            boto3.client("sqs", region_name=REGION),
+            DEFAULT_EVENT_BUS,
+        )
+        for name, value in handler_environment(self.config, self._pipeline).items():
+            if name.startswith("POWERTOOLS_"):
+                os.environ.setdefault(name, value)
+            else:
+                os.environ[name] = value
+        return f"{len(streams) + 1} tables, bus {DEFAULT_EVENT_BUS}"
+
+    def _load_functions(self) -> str:
+        directory = find_functions_dir()
+        if directory is None:
+            raise StackStartError("no functions/ directory found: run hc-realtime dev from the repository")
+        for name in sorted({*ROUTES.values(), "dispatcher", "stream_bridge"}):
+            if not (directory / name / "handler.py").is_file():
+                if name not in OPTIONAL_FUNCTIONS:
+                    self._out(f"  warning: functions/{name}/handler.py is missing: that part will not run")
+                continue
+            try:
+                self._functions[name] = load_function(name, directory, region=REGION)
+            except HandlerLoadError as exc:
+                raise StackStartError(str(exc)) from None
+        return ", ".join(sorted(self._functions))
+
+    def _start_pollers(self) -> None:
+        pipeline = self._pipeline
+        assert pipeline is not None
+        sqs = boto3.client("sqs", region_name=REGION)
+        dispatcher = self._functions.get("dispatcher")
+        if dispatcher is not None:
+            poller = SqsPoller(
+                sqs=sqs,
+                queue_url=pipeline.queue_url,
+                queue_arn=pipeline.queue_arn,
+                region=REGION,
+                invoke=dispatcher.invoke,
+                visibility_timeout=self.config.visibility_timeout,
+            )
+            for number in range(SQS_POLLERS):
+                self._threads.append(
+                    PollerThread(f"sqs-poller-{number}", poller.poll_once, self._stop_pollers)
+                )
+        bridge = self._functions.get("stream_bridge")
+        if bridge is not None:
+            streams = StreamPoller(
+                streams=boto3.client("dynamodbstreams", region_name=REGION),
+                stream_arns=self._stream_arns,
+                invoke=bridge.invoke,
+                stop=self._stop_pollers,
+            )
+            self._threads.append(PollerThread("stream-poller", streams.poll_once, self._stop_pollers))
+        sweeper = TtlSweeper(
+            boto3.client("dynamodb", region_name=REGION),
+            DEFAULT_CONNECTIONS_TABLE,
+            interval=self.config.ttl_sweep_seconds,
+        )
+        self._threads.append(PollerThread("ttl-sweeper", sweeper.step, self._stop_pollers))
+        for thread in self._threads:
+            thread.start()
+
+
+def _emit(user_id: str, event_type: str, data: Mapping[str, Any]) -> str:
+    """The real ``emit()``, imported on first use (after the environment is set)."""
+    from healthcoach_realtime.emitter import emit
+
+    return emit(user_id, event_type, data)
+
+
+def run(config: StackConfig, out: Callable[[str], None] = print) -> None:
+    """Start, serve until Ctrl-C/SIGTERM, stop. Raises ``StackStartError`` with a one-line reason."""
+    _configure_logging(config.verbose)
+    out(f"Starting HealthCoach Realtime on {config.host}:{config.port} ...")
+    stack = LocalStack(config, out)
+    try:
+        stack.start()
+        asyncio.run(_serve_until_signalled(stack))
+    finally:
+        stack.stop()
+    out("stopped")
+
+
+async def _serve_until_signalled(stack: LocalStack) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    await stack.serve(stop)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    for noisy in ("botocore", "boto3", "urllib3", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

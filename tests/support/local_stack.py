@@ -1,0 +1,102 @@
+"""``hc-realtime dev`` in a subprocess on free ports, for tests that need the whole local stack.
+
+with running_stack("--idle-timeout", "1") as stack:
+    urllib.request.urlopen(f"{stack.base_url}/local/config")
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+__all__ = ["StackUrls", "free_port_pair", "running_stack"]
+
+STARTUP_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    """Where a running stack answers (DESIGN.md's layout, on ``port``)."""
+
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/local"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/local"
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.port + 1}"
+
+
+def free_port_pair() -> int:
+    """A port P with P and P + 1 both free on 127.0.0.1 right now (the stack and its emulator)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = int(first.getsockname()[1])
+            if port >= 65535:
+                continue
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no two adjacent free ports on 127.0.0.1")
+
+
+@contextmanager
+def running_stack(*flags: str) -> Iterator[StackUrls]:
+    """Start ``hc-realtime dev --port P *flags``, wait (bounded) until it serves, stop it after."""
+    port = free_port_pair()
+    # A file, not a pipe: a pipe nobody reads would block the stack once its logs fill it.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "healthcoach_realtime.cli", "dev", "--port", str(port), *flags],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            stack = StackUrls(port)
+            _wait_until_serving(stack, process, log)
+            yield stack
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _wait_until_serving(stack: StackUrls, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(f"{stack.base_url}/local/config", timeout=2):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                stderr = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"hc-realtime dev did not start: {stderr}") from None
+            time.sleep(0.1)
