@@ -25,6 +25,7 @@ dev: $(STAMP) ## run the whole system locally: WebSockets, AWS emulator, token i
 
 test: $(STAMP) ## every test tier: unit, functional, integration (incl. browser), infra
 	scripts/ensure-chromium
+	node --test clients/web/
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff + mypy (strict)
@@ -32,8 +33,16 @@ lint: $(STAMP) ## ruff + mypy (strict)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Synth needs a Cognito pool and client; without yours it uses clearly fake example ids, so the
+# template can be inspected on any machine. `npx aws-cdk deploy` has no such defaults: it refuses.
+synth: STAGE_NAME ?= dev
+synth: USER_POOL_ID ?= us-east-1_EXAMPLE00
+synth: USER_POOL_CLIENT_ID ?= exampleclientid0000000000
 synth: $(STAMP) ## write the CloudFormation template to cdk.out/ (no AWS credentials needed)
-	$(BIN)/python infra/app.py
+	@echo "==> synth: stage=$(STAGE_NAME) userPool=$(USER_POOL_ID) client=$(USER_POOL_CLIENT_ID)"
+	STAGE_NAME=$(STAGE_NAME) USER_POOL_ID=$(USER_POOL_ID) USER_POOL_CLIENT_ID=$(USER_POOL_CLIENT_ID) \
+		$(BIN)/python infra/app.py
+	@echo "==> template: cdk.out/$$(ls cdk.out | grep -m1 '\.template\.json$$')"
 
 bench: $(STAMP) ## benchmarks: writes bench/results.json and bench/results.md
 	$(BIN)/python -m bench
