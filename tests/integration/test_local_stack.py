@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -496,3 +497,29 @@ def test_cli_emit_without_a_running_stack_says_how_to_start_one() -> None:
 
     assert result.returncode == 1
     assert f"hc-realtime dev --port {port}" in result.stderr
+
+
+def test_cli_dev_stops_cleanly_on_ctrl_c() -> None:
+    """SIGINT (Ctrl-C) stops a serving stack: exit status 0, "stopped" printed, no traceback."""
+    port = free_port_pair()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "healthcoach_realtime.cli", "dev", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # progress lines, then the banner
+            if "Ctrl-C to stop" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+
+    assert process.returncode == 0
+    assert "stopped" in stdout
+    assert "Traceback" not in stderr

@@ -83,6 +83,7 @@ class LambdaFunction:
     name: str
     handler: Handler
     region: str = "us-east-1"
+    after_invoke: Callable[[], None] | None = None
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler in this thread (blocking); its exceptions propagate."""
@@ -90,7 +91,11 @@ class LambdaFunction:
             function_name=FUNCTION_PREFIX + self.name.replace("_", "-"), region=self.region
         )
         with _INVOKE_LOCK:
-            return self.handler(event, context)
+            try:
+                return self.handler(event, context)
+            finally:
+                if self.after_invoke is not None:
+                    self.after_invoke()
 
     async def invoke_async(self, event: dict[str, Any], executor: Executor | None = None) -> Any:
         """``invoke`` in a worker thread, so the calling event loop keeps serving."""
@@ -107,9 +112,16 @@ def find_functions_dir() -> Path | None:
 
 
 def load_function(
-    name: str, functions_dir: Path | None = None, *, region: str = "us-east-1"
+    name: str,
+    functions_dir: Path | None = None,
+    *,
+    region: str = "us-east-1",
+    after_invoke: Callable[[], None] | None = None,
 ) -> LambdaFunction:
-    """Import ``<functions_dir>/<name>/handler.py`` as its own module and take its ``handler``."""
+    """Import ``<functions_dir>/<name>/handler.py`` as its own module and take its ``handler``.
+
+    ``after_invoke`` runs after every invocation, still inside the one-at-a-time lock.
+    """
     directory = functions_dir or find_functions_dir()
     if directory is None:
         raise HandlerLoadError("no functions/ directory found: run hc-realtime from the repository")
@@ -130,4 +142,4 @@ def load_function(
     handler = getattr(module, "handler", None)
     if not callable(handler):
         raise HandlerLoadError(f"{path} has no callable named 'handler'")
-    return LambdaFunction(name=name, handler=handler, region=region)
+    return LambdaFunction(name=name, handler=handler, region=region, after_invoke=after_invoke)

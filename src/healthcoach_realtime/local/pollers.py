@@ -8,9 +8,12 @@ exact batch events Lambda builds (``source_events``) and honours the answer as L
   the visibility timeout, and move to the DLQ after ``maxReceiveCount`` receives (moto applies
   the queue's redrive policy). Locally the visibility timeout is short (receive parameter), so a
   redelivery takes seconds, not the deployed queue's minute.
-- Streams: read every shard from its start (the tables are new) four times a second, as Lambda
-  polls; a failed batch is retried from the first failed sequence number, then dropped with an
-  error log (Lambda's ``MaximumRetryAttempts``), so one bad record cannot stall the shard.
+- Streams: read every shard from its start (the tables are new), once a second and again at once
+  after a pass that found records. Lambda polls four times a second, but here every poll is a
+  request to the in-process emulator: four tables at that rate added ~5 ms to the emit -> frame
+  p90 (``bench/local_latency.py``). A failed batch is retried from the first failed sequence
+  number, then dropped with an error log (Lambda's ``MaximumRetryAttempts``), so one bad record
+  cannot stall the shard.
 
 ``invoke`` is any ``event -> response`` callable; the stack passes ``LambdaFunction.invoke``.
 """
@@ -38,7 +41,7 @@ Invoke = Callable[[dict[str, Any]], Any]
 
 SQS_BATCH_SIZE = 10
 STREAM_BATCH_SIZE = 100
-STREAM_POLL_SECONDS = 0.25
+STREAM_POLL_SECONDS = 1.0
 STREAM_MAX_RETRIES = 3
 SHARD_DISCOVERY_SECONDS = 10.0
 
@@ -120,13 +123,15 @@ class StreamPoller:
         self._discovered_at = float("-inf")
 
     def poll_once(self) -> float:
-        """Deliver whatever the shards hold; returns the pause before the next pass."""
+        """Deliver whatever the shards hold; returns the pause before the next pass (none after records)."""
         if time.monotonic() - self._discovered_at > SHARD_DISCOVERY_SECONDS:
             self._discover()
+        found = False
         for key, iterator in list(self._iterators.items()):
             response = self._streams.get_records(ShardIterator=iterator, Limit=STREAM_BATCH_SIZE)
             records = response.get("Records", [])
             if records:
+                found = True
                 self._deliver(key[0], records)
             following = response.get("NextShardIterator")
             if following:
@@ -134,7 +139,7 @@ class StreamPoller:
             else:
                 del self._iterators[key]
                 self._finished.add(key)
-        return STREAM_POLL_SECONDS
+        return 0.0 if found else STREAM_POLL_SECONDS
 
     def _discover(self) -> None:
         for arn in self._stream_arns:
