@@ -118,7 +118,12 @@ class Gateway:
             max_msg_size=self._limits.max_message_bytes,
             autoping=True,
         )
-        await socket.prepare(request)
+        try:
+            await socket.prepare(request)
+        except (ConnectionError, web.HTTPException):
+            # The client left during $connect: the row it wrote must not outlive it.
+            await self._disconnect(api, peer, ABNORMAL, "")
+            raise
         connection = LiveConnection(peer=peer, socket=socket, last_active=self._clock())
         self._registry.add(connection)
         client_code, client_reason = await self._serve(api, connection)

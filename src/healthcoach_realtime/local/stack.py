@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -94,11 +94,10 @@ class StackConfig:
     ttl_sweep_seconds: float = DEFAULT_SWEEP_SECONDS
     disconnect_on_abort: bool = True
     verbose: bool = False
-    limits: Limits = field(init=False)
 
-    def __post_init__(self) -> None:
-        limits = Limits(idle_timeout=self.idle_timeout, max_lifetime=self.max_lifetime)
-        object.__setattr__(self, "limits", limits)
+    @property
+    def limits(self) -> Limits:
+        return Limits(idle_timeout=self.idle_timeout, max_lifetime=self.max_lifetime)
 
     @property
     def emulator_port(self) -> int:
@@ -217,13 +216,13 @@ class LocalStack:
         except OSError as exc:
             await runner.cleanup()
             raise StackStartError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
-        limits = asyncio.create_task(gateway.enforce_limits())
+        enforcing = asyncio.create_task(gateway.enforce_limits())
         self._out(self.banner())
         try:
             await stop.wait()
         finally:
             self._out("stopping ...")
-            limits.cancel()
+            enforcing.cancel()
             await gateway.close_all()
             await runner.cleanup()
 
