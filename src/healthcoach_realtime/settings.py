@@ -8,10 +8,19 @@ from functools import lru_cache
 
 from healthcoach_realtime.exceptions import ConfigurationError
 
-__all__ = ["DEFAULT_CONNECTIONS_TABLE", "DEFAULT_EVENT_BUS", "Settings", "get_settings"]
+__all__ = [
+    "DEFAULT_CONNECTIONS_TABLE",
+    "DEFAULT_EVENT_BUS",
+    "DEFAULT_HISTORY_TABLE",
+    "DEFAULT_HISTORY_TTL_SECONDS",
+    "Settings",
+    "get_settings",
+]
 
 DEFAULT_CONNECTIONS_TABLE = "healthcoach_realtime_connections"
 DEFAULT_EVENT_BUS = "healthcoach-realtime"
+DEFAULT_HISTORY_TABLE = "healthcoach_realtime_history"
+DEFAULT_HISTORY_TTL_SECONDS = 24 * 3600
 CONNECTION_TTL_SECONDS = 7200
 
 
@@ -28,6 +37,8 @@ class Settings:
     aws_region: str = "us-east-1"
     aws_endpoint_url: str = ""
     dead_letter_queue_url: str = ""
+    history_table: str = DEFAULT_HISTORY_TABLE
+    history_ttl_seconds: int = DEFAULT_HISTORY_TTL_SECONDS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +54,8 @@ class Settings:
             aws_region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
             aws_endpoint_url=e.get("AWS_ENDPOINT_URL", ""),
             dead_letter_queue_url=e.get("DEAD_LETTER_QUEUE_URL", ""),
+            history_table=e.get("HISTORY_TABLE") or DEFAULT_HISTORY_TABLE,
+            history_ttl_seconds=int(e.get("HISTORY_TTL_SECONDS") or DEFAULT_HISTORY_TTL_SECONDS),
         )
 
     @property

@@ -33,6 +33,7 @@ __all__ = [
     "create_connections_table",
     "create_data_table",
     "create_event_pipeline",
+    "create_history_table",
 ]
 
 
@@ -55,6 +56,25 @@ def create_connections_table(client: DynamoDBClient, table_name: str) -> None:
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }
+        ],
+    )
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+    )
+
+
+def create_history_table(client: DynamoDBClient, table_name: str) -> None:
+    """PK ``userId``, SK ``sk`` (counter, ``event#<id>``, ``seq#<seq>``; see history.keys), TTL on ``ttl``."""
+    client.create_table(
+        TableName=table_name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "userId", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "userId", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
     )
     client.update_time_to_live(

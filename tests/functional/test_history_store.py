@@ -1,0 +1,128 @@
+"""HistoryStore against moto's DynamoDB over HTTP: seq assignment, duplicates, resume."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from healthcoach_realtime.history.store import HistoryStore, NewEvent
+from healthcoach_realtime.local.provision import create_history_table
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def history_table(dynamodb: Any) -> str:
+    name = f"history-{uuid.uuid4().hex[:8]}"
+    create_history_table(dynamodb, name)
+    return name
+
+
+@pytest.fixture
+def history(dynamodb: Any, history_table: str) -> HistoryStore:
+    return HistoryStore(dynamodb, history_table)
+
+
+def events(*ids: str) -> list[NewEvent]:
+    return [(i, "foodLogCreated", {"id": i}, "2026-11-29T10:00:00Z") for i in ids]
+
+
+def test_batch_gets_consecutive_seqs_in_order(history: HistoryStore) -> None:
+    """A user's first batch gets 1..n in dispatch order."""
+    assert history.assign("u1", events("a", "b", "c")) == {"a": 1, "b": 2, "c": 3}
+
+
+def test_users_count_separately(history: HistoryStore) -> None:
+    """Seqs are per user."""
+    history.assign("u1", events("a", "b"))
+    assert history.assign("u2", events("c")) == {"c": 1}
+
+
+def test_redelivered_event_keeps_its_seq(history: HistoryStore) -> None:
+    """A redelivered record gets the seq it had, and new events continue after the counter."""
+    history.assign("u1", events("a", "b"))
+    assert history.assign("u1", events("b", "c")) == {"b": 2, "c": 3}
+
+
+def test_concurrent_dispatch_keeps_seqs_unique_and_increasing(aws_env: str, history_table: str) -> None:
+    """Eight threads, each its own client, dispatching one user's events (with duplicates)."""
+    config = Config(max_pool_connections=16)
+
+    def worker(n: int) -> dict[str, int]:
+        client = boto3.client("dynamodb", endpoint_url=aws_env, region_name=REGION, config=config)
+        store = HistoryStore(client, history_table)
+        result: dict[str, int] = {}
+        for batch in range(5):
+            # Each event id is sent by two workers: a duplicate must keep the first seq.
+            ids = [f"e{(n // 2)}-{batch}-{k}" for k in range(3)]
+            result |= store.assign("u1", events(*ids))
+        return result
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(worker, range(8)))
+    merged: dict[str, set[int]] = {}
+    for result in results:
+        for event_id, seq in result.items():
+            merged.setdefault(event_id, set()).add(seq)
+    assert all(len(seqs) == 1 for seqs in merged.values()), "a duplicate got a second seq"
+    seqs = sorted(next(iter(s)) for s in merged.values())
+    assert len(seqs) == len(set(seqs)) == 4 * 5 * 3
+    for n, result in enumerate(results):
+        # Within one worker, later events got larger seqs.
+        ordered = [result[f"e{n // 2}-{b}-{i}"] for b in range(5) for i in range(3)]
+        assert ordered == sorted(ordered)
+
+
+def test_resume_replays_kept_events_in_order(history: HistoryStore) -> None:
+    """Everything after ``since``, ascending, frames carrying seq."""
+    history.assign("u1", events("a", "b", "c", "d"))
+    plan = history.plan_resume("u1", 2)
+    assert (plan.resync, [f["id"] for f in (e.frame() for e in plan.events)]) == (False, ["c", "d"])
+
+
+def test_resume_beyond_history_is_resync(dynamodb: Any, history: HistoryStore, history_table: str) -> None:
+    """With seq 1 gone (as TTL would remove it), a client at 0 is told to resync."""
+    history.assign("u1", events("a", "b"))
+    dynamodb.delete_item(TableName=history_table, Key={"userId": {"S": "u1"}, "sk": {"S": f"seq#{1:020d}"}})
+    plan = history.plan_resume("u1", 0)
+    assert (plan.resync, plan.latest_seq) == (True, 2)
+
+
+def test_history_items_expire_after_the_configured_ttl(dynamodb: Any, history_table: str) -> None:
+    """``ttl`` is now + HISTORY_TTL_SECONDS on the kept event."""
+    store = HistoryStore(dynamodb, history_table, ttl_seconds=60, clock=lambda: 1000.0)
+    store.assign("u1", events("a"))
+    item = dynamodb.get_item(
+        TableName=history_table, Key={"userId": {"S": "u1"}, "sk": {"S": f"seq#{1:020d}"}}
+    )
+    assert item["Item"]["ttl"] == {"N": "1060"}
+
+
+def count_calls(client: Any) -> list[str]:
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def test_new_events_cost_one_put_each_plus_three_calls(aws_env: str, history_table: str) -> None:
+    """10 new events of one user: BatchGetItem + UpdateItem + 10 PutItem + BatchWriteItem."""
+    client = boto3.client("dynamodb", endpoint_url=aws_env, region_name=REGION)
+    calls = count_calls(client)
+    HistoryStore(client, history_table).assign("u1", events(*(f"e{i}" for i in range(10))))
+    assert sorted(set(calls)) == ["BatchGetItem", "BatchWriteItem", "PutItem", "UpdateItem"]
+    assert len(calls) == 13
+
+
+def test_redelivered_batch_costs_two_calls(aws_env: str, history_table: str) -> None:
+    """A redelivered batch allocates nothing: BatchGetItem + BatchWriteItem."""
+    client = boto3.client("dynamodb", endpoint_url=aws_env, region_name=REGION)
+    store = HistoryStore(client, history_table)
+    store.assign("u1", events(*(f"e{i}" for i in range(10))))
+    calls = count_calls(client)
+    store.assign("u1", events(*(f"e{i}" for i in range(10))))
+    assert calls == ["BatchGetItem", "BatchWriteItem"]

@@ -1,0 +1,69 @@
+"""History keys and the resume decision: pure."""
+
+from __future__ import annotations
+
+from healthcoach_realtime.history.keys import HistoryEvent, history_event_from_item, seq_sk
+from healthcoach_realtime.history.resume import MAX_REPLAY, plan_resume, resync_frame
+
+
+def kept(*seqs: int) -> list[HistoryEvent]:
+    return [HistoryEvent("u1", s, f"e{s}", "foodLogCreated", {"n": s}, "2026-11-29T10:00:00Z") for s in seqs]
+
+
+def test_seq_sort_keys_sort_numerically() -> None:
+    """Sort keys of seqs 9, 10 and 100 compare as the numbers do."""
+    assert seq_sk(9) < seq_sk(10) < seq_sk(100)
+
+
+def test_history_item_round_trips() -> None:
+    """A history item reads back as the same event, data included."""
+    event = HistoryEvent("u1", 7, "e7", "foodLogCreated", {"kcal": 420, "name": "café"}, "t")
+    assert history_event_from_item(dict(event.history_item(ttl=1))) == event
+
+
+def test_frame_carries_seq_next_to_id() -> None:
+    """The replayed frame is the live frame plus ``seq``."""
+    assert kept(3)[0].frame() == {
+        "type": "foodLogCreated",
+        "data": {"n": 3},
+        "id": "e3",
+        "time": "2026-11-29T10:00:00Z",
+        "seq": 3,
+    }
+
+
+def test_contiguous_history_is_replayed() -> None:
+    """Everything after ``since`` is replayed when the first kept seq is since + 1."""
+    plan = plan_resume(4, 7, kept(5, 6, 7))
+    assert (plan.resync, [e.seq for e in plan.events]) == (False, [5, 6, 7])
+
+
+def test_up_to_date_client_gets_nothing() -> None:
+    """A client that saw the latest seq gets neither events nor resync."""
+    plan = plan_resume(7, 7, [])
+    assert (plan.resync, plan.events) == (False, ())
+
+
+def test_expired_head_means_resync() -> None:
+    """A missing since + 1 (expired) yields resync, never a silent gap."""
+    assert plan_resume(2, 7, kept(5, 6, 7)).resync
+
+
+def test_everything_expired_means_resync() -> None:
+    """Nothing kept but the counter moved on: resync."""
+    assert plan_resume(2, 7, []).resync
+
+
+def test_seq_from_the_future_means_resync() -> None:
+    """A client claiming a seq never handed out (history lost) is told to refetch."""
+    assert plan_resume(9, 7, []).resync
+
+
+def test_too_long_a_replay_means_resync() -> None:
+    """More than MAX_REPLAY due events: refetch instead."""
+    assert plan_resume(0, MAX_REPLAY + 1, kept(*range(1, MAX_REPLAY + 2))).resync
+
+
+def test_resync_frame_names_the_latest_seq() -> None:
+    """The one frame a client gets instead of a gap."""
+    assert resync_frame(7) == {"type": "resync", "latestSeq": 7}
