@@ -3,7 +3,7 @@
 Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
 only the package. The event source mapping must enable ``ReportBatchItemFailures``: the
 response names the records SQS has to redeliver. Environment: ``CONNECTIONS_TABLE``,
-``WS_API_ENDPOINT``, ``DEAD_LETTER_QUEUE_URL``.
+``WS_API_ENDPOINT``, ``DEAD_LETTER_QUEUE_URL``, ``HISTORY_TABLE``, ``HISTORY_TTL_SECONDS``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from healthcoach_realtime.clients import dynamodb_client, management_api_client,
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.dead_letters import DeadLetterQueue
 from healthcoach_realtime.dispatch.batch import dispatch_batch
+from healthcoach_realtime.history.store import HistoryStore
 from healthcoach_realtime.observability import logger, metrics
 from healthcoach_realtime.settings import get_settings
 
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
 def store() -> ConnectionStore:
     """The connections table through the process's cached DynamoDB client."""
     return ConnectionStore(dynamodb_client(), get_settings().connections_table)
+
+
+@cache
+def history() -> HistoryStore:
+    """The per-user seq counter and replay log."""
+    settings = get_settings()
+    return HistoryStore(dynamodb_client(), settings.history_table, ttl_seconds=settings.history_ttl_seconds)
 
 
 @cache
@@ -42,5 +50,9 @@ def dead_letters() -> DeadLetterQueue:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Deliver one SQS batch; returns ``{"batchItemFailures": [...]}``."""
     return dispatch_batch(
-        event, store=store(), management=management_api_client(), dead_letters=dead_letters()
+        event,
+        store=store(),
+        management=management_api_client(),
+        dead_letters=dead_letters(),
+        history=history(),
     )

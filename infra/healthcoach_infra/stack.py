@@ -13,10 +13,12 @@ from healthcoach_infra.config import DeployConfig
 from healthcoach_infra.connections_table import ConnectionsTable
 from healthcoach_infra.event_pipeline import EventPipeline
 from healthcoach_infra.functions import FUNCTIONS, RealtimeFunction
+from healthcoach_infra.history_table import HistoryTable
 from healthcoach_infra.monitoring import Monitoring
 from healthcoach_infra.nag import acknowledge_findings
 from healthcoach_infra.schema_registry import EventSchemaRegistry
 from healthcoach_infra.websocket_api import RealtimeWebSocketApi
+from healthcoach_realtime.settings import DEFAULT_HISTORY_TTL_SECONDS
 
 __all__ = ["DISPATCHER_MAX_CONCURRENCY", "HealthCoachRealtimeStack"]
 
@@ -37,6 +39,7 @@ class HealthCoachRealtimeStack(cdk.Stack):
 
         self.connections = ConnectionsTable(self, "Connections")
         table = self.connections.table
+        self.history = HistoryTable(self, "History")
         self.pipeline = EventPipeline(self, "Events", stage=config.stage)
 
         def function(name: str, construct_id: str, environment: dict[str, str]) -> RealtimeFunction:
@@ -67,6 +70,8 @@ class HealthCoachRealtimeStack(cdk.Stack):
             {
                 "CONNECTIONS_TABLE": table.table_name,
                 "DEAD_LETTER_QUEUE_URL": self.pipeline.dead_letter_queue.queue_url,
+                "HISTORY_TABLE": self.history.table.table_name,
+                "HISTORY_TTL_SECONDS": str(DEFAULT_HISTORY_TTL_SECONDS),
             },
         )
         self.stream_bridge = function(
@@ -161,6 +166,9 @@ class HealthCoachRealtimeStack(cdk.Stack):
         allow(self.dispatcher, ["dynamodb:Query"], [self.connections.index_arn])
         allow(self.dispatcher, ["dynamodb:DeleteItem"], [table.table_arn])  # stale (410) connections
         self.websocket.grant_post_to_connection(self.dispatcher.function)
+        # seqs and history (history.store): read claims, bump the counter, claim, write events.
+        history_actions = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"]
+        allow(self.dispatcher, [*history_actions, "dynamodb:BatchWriteItem"], [self.history.table.table_arn])
         allow(self.dispatcher, ["sqs:SendMessage"], [pipeline.dead_letter_queue.queue_arn])
         allow(self.stream_bridge, ["sqs:SendMessage"], [pipeline.stream_bridge_failures.queue_arn])
         pipeline.bus.grant_put_events_to(self.stream_bridge.function)

@@ -27,7 +27,7 @@ from tests.support.sqs_events import (
 
 from healthcoach_realtime import clients, emit
 from healthcoach_realtime.connections import Connection, ConnectionStore
-from healthcoach_realtime.local.provision import create_event_pipeline
+from healthcoach_realtime.local.provision import create_event_pipeline, create_history_table
 from healthcoach_realtime.settings import get_settings
 
 REGION = "us-east-1"
@@ -57,10 +57,23 @@ def dead_letter_queue(sqs: Any) -> str:
 
 
 @pytest.fixture
+def history_table(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh history table named in HISTORY_TABLE."""
+    name = f"history-{uuid.uuid4().hex[:8]}"
+    create_history_table(dynamodb, name)
+    monkeypatch.setenv("HISTORY_TABLE", name)
+    return name
+
+
+@pytest.fixture
 def dispatcher(
-    connections_table: str, api: ManagementApiFake, dead_letter_queue: str, monkeypatch: pytest.MonkeyPatch
+    connections_table: str,
+    history_table: str,
+    api: ManagementApiFake,
+    dead_letter_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[ModuleType]:
-    """The handler module, fresh, wired to the test table, the fake @connections API and the DLQ."""
+    """The handler module, fresh, wired to the test tables, the fake @connections API and the DLQ."""
     monkeypatch.setenv("WS_API_ENDPOINT", api.endpoint)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
     reset_clients()
@@ -91,7 +104,7 @@ def frame(body: bytes) -> dict[str, Any]:
 def test_every_connection_of_the_user_gets_the_frame(
     dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
 ) -> None:
-    """Both of user-a's connections get each of their events as {type, data, id, time}."""
+    """Both of user-a's connections get each of their events as {type, data, id, time, seq}."""
     connect(store, "user-a", "a1=", "a2=")
     response = invoke(dispatcher, load_sample())
     assert response == {"batchItemFailures": []}
@@ -110,6 +123,7 @@ def test_every_connection_of_the_user_gets_the_frame(
             },
             "id": "6a7e8f0a-2c4d-4b1e-8f3a-9d2c5b7e1a01",
             "time": "2026-11-29T07:30:01Z",
+            "seq": 1,
         }
 
 
@@ -300,3 +314,37 @@ def test_emitted_event_travels_bus_queue_dispatcher_browser(
     [received_frame] = [frame(b) for b in api.frames("e2e=")]
     assert received_frame["id"] == event_id
     assert received_frame["data"] == {"id": "f1"}
+
+
+def test_seqs_increase_across_batches(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """Two batches of one user: seqs 1, 2, then 3 in frame order."""
+    connect(store, "u-seq", "s1=")
+    first = [sqs_record(envelope("foodLogDeleted", "u-seq", {"id": f"f{i}"})) for i in range(2)]
+    invoke(dispatcher, sqs_event(*first))
+    invoke(dispatcher, sqs_event(sqs_record(envelope("foodLogDeleted", "u-seq", {"id": "f2"}))))
+    assert [frame(b)["seq"] for b in api.frames("s1=")] == [1, 2, 3]
+
+
+def test_redelivered_record_keeps_its_seq(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """The same SQS record twice: two frames, same id, same seq."""
+    connect(store, "u-again", "r1=")
+    record = sqs_record(envelope("foodLogDeleted", "u-again", {"id": "f1"}))
+    invoke(dispatcher, sqs_event(record))
+    invoke(dispatcher, sqs_event(record))
+    frames = [frame(b) for b in api.frames("r1=")]
+    assert [(f["id"], f["seq"]) for f in frames] == [(frames[0]["id"], 1)] * 2
+
+
+def test_history_failure_reports_the_users_records_and_posts_nothing(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake, dynamodb: Any, history_table: str
+) -> None:
+    """With the history table gone, no frame without a seq is sent; SQS redelivers the record."""
+    connect(store, "u-nohist", "n1=")
+    dynamodb.delete_table(TableName=history_table)
+    record = sqs_record(envelope("foodLogDeleted", "u-nohist", {"id": "f1"}), message_id="m-nohist")
+    response = invoke(dispatcher, sqs_event(record))
+    assert (response, api.frames("n1=")) == ({"batchItemFailures": [{"itemIdentifier": "m-nohist"}]}, [])

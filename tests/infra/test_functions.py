@@ -88,13 +88,18 @@ def test_disconnect_knows_only_the_table(synthesized: Synthesized) -> None:
 
 
 def test_the_dispatcher_knows_table_management_endpoint_and_dlq(synthesized: Synthesized) -> None:
-    """dispatcher: CONNECTIONS_TABLE, WS_API_ENDPOINT (https://<api>.execute-api.../<stage>), DLQ URL."""
+    """dispatcher: CONNECTIONS_TABLE, WS_API_ENDPOINT (https://<api>.execute-api.../<stage>), DLQ URL,
+    HISTORY_TABLE and HISTORY_TTL_SECONDS."""
     env = _env(synthesized, "dispatcher")
     assert _app_env(synthesized, "dispatcher") == {
         "CONNECTIONS_TABLE",
         "WS_API_ENDPOINT",
         "DEAD_LETTER_QUEUE_URL",
+        "HISTORY_TABLE",
+        "HISTORY_TTL_SECONDS",
     }
+    assert env["HISTORY_TABLE"] == {"Ref": synthesized.logical_id(synthesized.stack.history.table)}
+    assert env["HISTORY_TTL_SECONDS"] == "86400"
     endpoint = env["WS_API_ENDPOINT"]["Fn::Join"][1]
     assert endpoint[0] == "https://"
     assert endpoint[-1] == "/test"

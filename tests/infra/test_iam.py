@@ -66,7 +66,8 @@ def test_disconnect_may_only_delete_connections(synthesized: Synthesized) -> Non
 
 
 def test_the_dispatcher_queries_the_index_and_posts_on_this_stage_only(synthesized: Synthesized) -> None:
-    """dispatcher: Query on GSI1, DeleteItem on the table, POST @connections on this stage, its queues."""
+    """dispatcher: Query on GSI1, DeleteItem on the table, POST @connections on this stage, its queues,
+    and reading/writing the history table (no Scan, no DeleteItem there)."""
     stack = synthesized.stack
     api = synthesized.logical_id(stack.websocket.api)
     connections = {
@@ -86,7 +87,12 @@ def test_the_dispatcher_queries_the_index_and_posts_on_this_stage_only(synthesiz
         ]
     }
     queue = _arn(synthesized, stack.pipeline.queue)
+    history = _arn(synthesized, stack.history.table)
     assert _grants(synthesized, "dispatcher") == {
+        ("dynamodb:BatchGetItem", history),
+        ("dynamodb:UpdateItem", history),
+        ("dynamodb:PutItem", history),
+        ("dynamodb:BatchWriteItem", history),
         ("dynamodb:Query", _index_arn(synthesized)),
         ("dynamodb:DeleteItem", _arn(synthesized, stack.connections.table)),
         ("execute-api:ManageConnections", json.dumps(connections, sort_keys=True)),

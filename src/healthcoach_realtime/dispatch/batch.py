@@ -1,10 +1,13 @@
 """``dispatch_batch``: one SQS batch of domain events to every open connection of their users.
 
-Invalid records are dead-lettered (not retried); each user's connections are looked up once per
-batch; posts run concurrently; a 410 removes the connection; a record still failing after the
-retries is reported in ``batchItemFailures`` so SQS redelivers it (then dead-letters it after
-``MAX_RECEIVE_COUNT``). Delivery is at least once: a redelivered record reaches again the
-connections that already had it, and the browser drops the duplicate by the frame's ``id``.
+Invalid records are dead-lettered (not retried); each user's events get their ``seq`` and are
+recorded in the history (``history.store``) before that user's connections are looked up, once per
+batch: a client resuming concurrently either finds an event in the history or is already in the
+connections the event is posted to; posts run concurrently; a 410 removes the connection; a
+record still failing after the retries is reported in ``batchItemFailures`` so SQS redelivers
+it (then dead-letters it after ``MAX_RECEIVE_COUNT``). Delivery is at least once: a
+redelivered record (same ``seq``) reaches again the connections that already had it, and the
+browser drops the duplicate by the frame's ``id``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -27,6 +31,7 @@ from healthcoach_realtime.dispatch.plan import (
     group_by_user,
     summarize,
 )
+from healthcoach_realtime.frames import encode_frame, event_frame
 from healthcoach_realtime.observability import MetricName, logger, metrics
 
 if TYPE_CHECKING:
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
 
     from healthcoach_realtime.connections import ConnectionStore
     from healthcoach_realtime.dead_letters import DeadLetterQueue
+    from healthcoach_realtime.history.store import HistoryStore
     from healthcoach_realtime.retry import RetryPolicy
 
 __all__ = ["MAX_WORKERS", "dispatch_batch"]
@@ -48,6 +54,7 @@ def dispatch_batch(
     store: ConnectionStore,
     management: ApiGatewayManagementApiClient,
     dead_letters: DeadLetterQueue,
+    history: HistoryStore,
     policy: RetryPolicy = DISPATCH_RETRY,
     sleep: Callable[[float], None] = time.sleep,
     max_workers: int = MAX_WORKERS,
@@ -61,8 +68,8 @@ def dispatch_batch(
     ]
     by_user = group_by_user(r for r in records if isinstance(r, DispatchEvent))
     with ThreadPoolExecutor(max_workers=max_workers) as executor:
-        connections, unreachable = _look_up(store, list(by_user), executor)
-        targets = [(cid, by_user[user]) for user, ids in connections.items() for cid in ids]
+        prepared, unreachable = _prepare(store, history, by_user, executor)
+        targets = [(cid, events) for events, ids in prepared.values() for cid in ids]
         deliveries = deliver_all(management, targets, executor=executor, policy=policy, sleep=sleep)
     _log_deliveries(deliveries)
     removed = _remove_gone(store, deliveries)
@@ -77,20 +84,39 @@ def dispatch_batch(
     return report.response
 
 
-def _look_up(
-    store: ConnectionStore, users: list[str], executor: Executor
-) -> tuple[dict[str, list[str]], list[str]]:
-    """One GSI query per user, concurrently; users whose query failed are ``unreachable``."""
-    futures = {user: executor.submit(store.connection_ids_of, user) for user in users}
-    connections: dict[str, list[str]] = {}
+def _prepare(
+    store: ConnectionStore,
+    history: HistoryStore,
+    by_user: dict[str, list[DispatchEvent]],
+    executor: Executor,
+) -> tuple[dict[str, tuple[list[DispatchEvent], list[str]]], list[str]]:
+    """Per user, concurrently: seqs and history first, then one GSI query for the connections.
+
+    Users for whom either failed are ``unreachable`` (their records are redelivered by SQS).
+    """
+    futures = {
+        user: executor.submit(_prepare_user, store, history, user, events) for user, events in by_user.items()
+    }
+    prepared: dict[str, tuple[list[DispatchEvent], list[str]]] = {}
     unreachable: list[str] = []
     for user, future in futures.items():
         try:
-            connections[user] = future.result()
+            prepared[user] = future.result()
         except (BotoCoreError, ClientError):
-            logger.exception("connection lookup failed", extra={"user_id": user})
+            logger.exception("recording or looking up a user's events failed", extra={"user_id": user})
             unreachable.append(user)
-    return connections, unreachable
+    return prepared, unreachable
+
+
+def _prepare_user(
+    store: ConnectionStore, history: HistoryStore, user: str, events: list[DispatchEvent]
+) -> tuple[list[DispatchEvent], list[str]]:
+    seqs = history.assign(user, [(e.event_id, e.type, e.data, e.time) for e in events])
+    stamped = [
+        replace(e, frame=encode_frame(event_frame(e.type, e.data, e.event_id, e.time, seq=seqs[e.event_id])))
+        for e in events
+    ]
+    return stamped, store.connection_ids_of(user)
 
 
 def _log_deliveries(deliveries: list[Delivery]) -> None:

@@ -51,9 +51,10 @@ from healthcoach_realtime.local.provision import (
     create_connections_table,
     create_data_tables,
     create_event_pipeline,
+    create_history_table,
 )
 from healthcoach_realtime.local.ttl import DEFAULT_SWEEP_SECONDS, TtlSweeper
-from healthcoach_realtime.settings import DEFAULT_CONNECTIONS_TABLE, DEFAULT_EVENT_BUS
+from healthcoach_realtime.settings import DEFAULT_CONNECTIONS_TABLE, DEFAULT_EVENT_BUS, DEFAULT_HISTORY_TABLE
 
 __all__ = [
     "DEFAULT_PORT",
@@ -138,6 +139,7 @@ def handler_environment(config: StackConfig, pipeline: EventPipeline) -> dict[st
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "CONNECTIONS_TABLE": DEFAULT_CONNECTIONS_TABLE,
+        "HISTORY_TABLE": DEFAULT_HISTORY_TABLE,
         "EVENT_BUS_NAME": pipeline.bus_name,
         "TOKEN_ISSUER": config.issuer_url,
         "USER_POOL_ID": "",
@@ -286,6 +288,7 @@ class LocalStack:
         )
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_connections_table(dynamodb, DEFAULT_CONNECTIONS_TABLE)
+        create_history_table(dynamodb, DEFAULT_HISTORY_TABLE)
         streams = create_data_tables(dynamodb)
         self._stream_arns = sorted(streams.values())
         self._pipeline = create_event_pipeline(

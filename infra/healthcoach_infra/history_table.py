@@ -1,0 +1,34 @@
+"""The history table: each user's seq counter and recent events, for resuming clients.
+
+PK ``userId``, SK ``sk`` (``counter``, ``event#<id>``, ``seq#<seq>``; item shapes in
+``healthcoach_realtime.history.keys``), TTL on ``ttl`` (now + ``HISTORY_TTL_SECONDS``). Losing
+it costs clients one ``resync`` each, so it is deleted with the stack; PITR still guards
+against a bad script (and AwsSolutions-DDB3 asks for it).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+__all__ = ["HistoryTable"]
+
+
+class HistoryTable(Construct):
+    """On-demand, CloudFormation-named (handlers get the name through ``HISTORY_TABLE``)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name="userId", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="ttl",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
