@@ -57,12 +57,14 @@ def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
 
     api = stack.websocket
     connections = finding_text(stack, api.connections_arn("POST"))
-    acknowledge(
-        stack.dispatcher.role,
-        f"AwsSolutions-IAM5[Resource::{connections}]",
-        "ManageConnections is limited to POST @connections on this API's stage; the trailing * is the "
-        "connection id, known only at run time.",
-    )
+    for poster in (stack.dispatcher, stack.default):
+        if poster is not None:
+            acknowledge(
+                poster.role,
+                f"AwsSolutions-IAM5[Resource::{connections}]",
+                "ManageConnections is limited to POST @connections on this API's stage; the trailing * is "
+                "the connection id, known only at run time.",
+            )
     acknowledge(
         api.api.node.find_child("$connect-Route"),
         "AwsSolutions-APIG4",

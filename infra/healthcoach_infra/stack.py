@@ -60,7 +60,11 @@ class HealthCoachRealtimeStack(cdk.Stack):
         # $default only once its handler exists (ping/resume); until then API Gateway answers
         # unrouted messages itself, and nothing is deployed that nobody wrote.
         self.default = (
-            function("default", "Default", {"CONNECTIONS_TABLE": table.table_name})
+            function(
+                "default",
+                "Default",
+                {"CONNECTIONS_TABLE": table.table_name, "HISTORY_TABLE": self.history.table.table_name},
+            )
             if (repo_root / "functions" / "default" / "handler.py").is_file()
             else None
         )
@@ -93,6 +97,8 @@ class HealthCoachRealtimeStack(cdk.Stack):
             create_account_log_role=config.create_api_gateway_log_role,
         )
         self.dispatcher.function.add_environment("WS_API_ENDPOINT", self.websocket.management_endpoint)
+        if self.default:
+            self.default.function.add_environment("WS_API_ENDPOINT", self.websocket.management_endpoint)
 
         self._grant()
         self.pipeline.feed_dispatcher(self.dispatcher.function, max_concurrency=DISPATCHER_MAX_CONCURRENCY)
@@ -170,5 +176,10 @@ class HealthCoachRealtimeStack(cdk.Stack):
         history_actions = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"]
         allow(self.dispatcher, [*history_actions, "dynamodb:BatchWriteItem"], [self.history.table.table_arn])
         allow(self.dispatcher, ["sqs:SendMessage"], [pipeline.dead_letter_queue.queue_arn])
+        if self.default:
+            # ping/resume: the caller's row, the user's counter and events, posts to the caller.
+            allow(self.default, ["dynamodb:GetItem"], [table.table_arn])
+            allow(self.default, ["dynamodb:GetItem", "dynamodb:Query"], [self.history.table.table_arn])
+            self.websocket.grant_post_to_connection(self.default.function)
         allow(self.stream_bridge, ["sqs:SendMessage"], [pipeline.stream_bridge_failures.queue_arn])
         pipeline.bus.grant_put_events_to(self.stream_bridge.function)

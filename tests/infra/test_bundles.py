@@ -28,7 +28,7 @@ from healthcoach_infra.functions import FUNCTIONS
 from healthcoach_realtime.dev_identity import DevIssuer
 from tests.infra.conftest import REPO_ROOT, Synthesized
 
-DEPLOYED = ["connect", "disconnect", "dispatcher", "stream_bridge"]
+DEPLOYED = ["connect", "disconnect", "default", "dispatcher", "stream_bridge"]
 WITH_HANDLER = [n for n in FUNCTIONS if (REPO_ROOT / "functions" / n / "handler.py").is_file()]
 ELF_MACHINE_AARCH64 = 183
 

@@ -10,16 +10,18 @@ from healthcoach_infra.functions import FUNCTIONS
 from healthcoach_realtime.observability import NAMESPACE, SERVICE
 from tests.infra.conftest import CLIENT_ID, USER_POOL_ID, Synthesized
 
-NAMES = ["connect", "disconnect", "dispatcher", "stream_bridge"]
+NAMES = ["connect", "disconnect", "default", "dispatcher", "stream_bridge"]
 
 
 def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
     construct = {
         "connect": synthesized.stack.connect,
         "disconnect": synthesized.stack.disconnect,
+        "default": synthesized.stack.default,
         "dispatcher": synthesized.stack.dispatcher,
         "stream_bridge": synthesized.stack.stream_bridge,
     }[name]
+    assert construct is not None
     return synthesized.resources[synthesized.logical_id(construct.function)]["Properties"]
 
 
@@ -123,3 +125,8 @@ def test_no_function_holds_a_managed_policy(synthesized: Synthesized) -> None:
     for fn in (stack.connect, stack.disconnect, stack.dispatcher, stack.stream_bridge):
         role = synthesized.resources[synthesized.logical_id(fn.role)]["Properties"]
         assert "ManagedPolicyArns" not in role
+
+
+def test_default_knows_both_tables_and_the_management_endpoint(synthesized: Synthesized) -> None:
+    """default ($default: ping/resume): CONNECTIONS_TABLE, HISTORY_TABLE, WS_API_ENDPOINT."""
+    assert _app_env(synthesized, "default") == {"CONNECTIONS_TABLE", "HISTORY_TABLE", "WS_API_ENDPOINT"}

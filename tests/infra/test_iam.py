@@ -122,16 +122,17 @@ def test_the_stream_bridge_puts_events_only_on_the_bus(synthesized: Synthesized)
     assert _grants(synthesized, "stream_bridge") == expected
 
 
-def test_only_the_dispatcher_manages_connections(synthesized: Synthesized) -> None:
-    """No other policy in the stack mentions execute-api:ManageConnections."""
+def test_only_the_dispatcher_and_default_manage_connections(synthesized: Synthesized) -> None:
+    """No other policy in the stack mentions execute-api:ManageConnections ($default answers pings)."""
     holders = [
-        policy_id
-        for policy_id, policy in synthesized.of_type("AWS::IAM::Policy").items()
+        policy["Properties"]["Roles"]
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
         if "execute-api:ManageConnections" in json.dumps(policy)
     ]
-    dispatcher_role = {"Ref": synthesized.logical_id(synthesized.stack.dispatcher.role)}
-    assert len(holders) == 1
-    assert synthesized.resources[holders[0]]["Properties"]["Roles"] == [dispatcher_role]
+    stack = synthesized.stack
+    assert stack.default is not None
+    expected = [[{"Ref": synthesized.logical_id(fn.role)}] for fn in (stack.dispatcher, stack.default)]
+    assert sorted(holders, key=json.dumps) == sorted(expected, key=json.dumps)
 
 
 def test_only_the_stream_bridge_puts_events(synthesized: Synthesized) -> None:
@@ -157,3 +158,16 @@ def test_api_gateway_may_invoke_only_the_route_functions(synthesized: Synthesize
     for permission in permissions:
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
         assert {"Ref": api} in permission["Properties"]["SourceArn"]["Fn::Join"][1]
+
+
+def test_default_reads_its_row_and_the_history_and_posts_on_this_stage(synthesized: Synthesized) -> None:
+    """default: GetItem on connections, GetItem + Query on history, ManageConnections; no writes."""
+    stack = synthesized.stack
+    history = _arn(synthesized, stack.history.table)
+    grants = _grants(synthesized, "default")
+    assert {(a, r) for a, r in grants if a.startswith("dynamodb:")} == {
+        ("dynamodb:GetItem", _arn(synthesized, stack.connections.table)),
+        ("dynamodb:GetItem", history),
+        ("dynamodb:Query", history),
+    }
+    assert {a for a, _ in grants if not a.startswith("dynamodb:")} == {"execute-api:ManageConnections"}

@@ -1,0 +1,64 @@
+"""What a browser may send on an open connection, and the control frames it gets back. Pure.
+
+``{"action": "ping"}`` -> ``{"type": "pong", "time": ...}`` (keeps the connection inside API
+Gateway's 10-minute idle timeout); ``{"action": "resume", "since": N}`` -> the events after seq N
+(or one ``resync``); anything else -> ``{"type": "error", "message": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["Invalid", "Ping", "Resume", "error_frame", "parse_message", "pong_frame"]
+
+
+@dataclass(frozen=True)
+class Ping:
+    """A heartbeat."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Replay what came after ``since`` (the last seq the client saw; 0 for none)."""
+
+    since: int
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A message no route understands; ``message`` is safe to echo (names no data)."""
+
+    message: str
+
+
+def parse_message(body: str | None) -> Ping | Resume | Invalid:
+    """Parse one message body (binary frames arrive base64-encoded and are refused)."""
+    try:
+        document = json.loads(body or "")
+    except ValueError:
+        return Invalid("messages must be JSON objects with an 'action'")
+    if not isinstance(document, dict):
+        return Invalid("messages must be JSON objects with an 'action'")
+    action = document.get("action")
+    if action == "ping":
+        return Ping()
+    if action == "resume":
+        since = document.get("since")
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            return Invalid("resume needs 'since': the last seq received, an integer >= 0")
+        return Resume(since)
+    return Invalid(f"unknown action {str(action)[:40]!r}; expected 'ping' or 'resume'")
+
+
+def pong_frame(now: datetime | None = None) -> dict[str, Any]:
+    """The answer to a ping, with the server's time (ISO 8601, UTC, milliseconds)."""
+    moment = now or datetime.now(UTC)
+    return {"type": "pong", "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+
+
+def error_frame(message: str) -> dict[str, Any]:
+    """The answer to a message that cannot be served."""
+    return {"type": "error", "message": message}
