@@ -7,6 +7,8 @@
 //   });
 //   client.on("foodLogCreated", (data, frame) => addFoodLog(data));
 //   client.onStatus(({ status, attempt }) => setBadge(status, attempt));
+//   client.onResync(() => refetchEverything());
+//   client.onPresence((connections) => setDevices(connections));
 //   client.connect();
 //
 // Why it looks like this:
@@ -16,6 +18,11 @@
 // - Connections drop (API Gateway: 10 min idle, 2 h lifetime), so the client reconnects with
 //   exponential backoff and full jitter, capped, to spread a thundering herd after an outage.
 // - Delivery is at least once, so frames are de-duplicated by `id` (a bounded LRU set).
+// - Every event carries a per-user `seq`. After each (re)open the client sends
+//   `{"action": "resume", "since": lastSeq}` and gets the events it missed (or one `resync`:
+//   refetch, `onResync`). Replayed and live frames can interleave at the seam, so repeats are
+//   dropped by `id`, never by comparing seqs.
+// - API Gateway closes a connection idle for 10 minutes: a quiet client sends `{"action": "ping"}`.
 
 /** The subprotocol that tells the server the second offered value is the token. */
 export const SUBPROTOCOL = "healthcoach.v1";
@@ -48,8 +55,17 @@ export const EVENT_TYPES = Object.freeze([
  * @property {Record<string, unknown>} data  the event's data (`*Deleted` events carry `{id}`)
  * @property {string} [id]  the event id, the same on every delivery of one event
  * @property {string} [time]  when the event happened, ISO 8601
- * @property {number} [seq]  per-user sequence number (issue 5; absent until the server sends it)
+ * @property {number} [seq]  per-user sequence number: strictly increasing, not necessarily contiguous
  */
+
+/** Frames that are not events: answered here, never passed to `on`/`onAny`. */
+export const CONTROL_TYPES = Object.freeze(["pong", "resync", "presence", "error"]);
+
+/** The default idle hook: ping after 5 quiet minutes (API Gateway's idle timeout is 10). */
+export const PING_WHEN_IDLE = Object.freeze({
+  afterMs: 5 * 60 * 1000,
+  onIdle: (/** @type {RealtimeClient} */ client) => client.send({ action: "ping" }),
+});
 
 /** @typedef {"idle" | "connecting" | "open" | "reconnecting" | "closed"} Status */
 
@@ -72,14 +88,13 @@ export const EVENT_TYPES = Object.freeze([
 /**
  * @typedef {object} UrlContext  what a `url` function gets, to build the URL of one attempt
  * @property {number} attempt  failed attempts in a row before this one
- * @property {number | undefined} lastSeq  the highest `seq` seen (for resume, issue 5)
+ * @property {number | undefined} lastSeq  the highest `seq` seen
  */
 
 /**
  * @typedef {object} IdleHook  called when nothing was received or sent for `afterMs` while open
  * @property {number} afterMs
  * @property {(client: RealtimeClient) => void} onIdle  e.g. `(c) => c.send({action: "ping"})`
- *   once the server answers pings (issue 5); until then, leave this unset
  */
 
 /**
@@ -90,8 +105,9 @@ export const EVENT_TYPES = Object.freeze([
  * @property {number} [stableAfterMs=5000]  an open connection that lasts this long resets `attempt` to 0
  * @property {number} [maxAttempts=Infinity]  give up (status "closed") after this many failed attempts
  * @property {number} [dedupeSize=1000]  how many recent event ids to remember
- * @property {number} [lastSeq]  restore the resume point from storage (issue 5)
- * @property {IdleHook} [idle]
+ * @property {number} [lastSeq]  restore the resume point from storage
+ * @property {boolean} [resume=true]  send `{"action": "resume", "since": lastSeq}` on every open
+ * @property {IdleHook | null} [idle=PING_WHEN_IDLE]  `null`: never ping
  * @property {(event: {code: number, reason: string}) => boolean} [shouldReconnect]  default: always
  * @property {typeof WebSocket} [WebSocket]  the implementation (default `globalThis.WebSocket`)
  * @property {() => number} [random]  in [0, 1) (default `Math.random`); tests pin it
@@ -179,6 +195,8 @@ export class RealtimeClient {
     /** @private @type {Set<(frame: RealtimeFrame) => void>} */ this.any = new Set();
     /** @private @type {Set<(change: StatusChange) => void>} */ this.statusListeners = new Set();
     /** @private @type {Set<(error: unknown) => void>} */ this.errorListeners = new Set();
+    /** @private @type {Set<(latestSeq: number) => void>} */ this.resyncListeners = new Set();
+    /** @private @type {Set<(connections: number) => void>} */ this.presenceListeners = new Set();
     /** @private @type {WebSocket | null} */ this.socket = null;
     /** @private */ this.wanted = false;
     /** @private */ this.generation = 0;
@@ -189,7 +207,7 @@ export class RealtimeClient {
     this.attempt = 0;
   }
 
-  /** The highest `seq` received so far (issue 5), to resume from after a reconnect. */
+  /** The highest `seq` received so far, to resume from after a reconnect (persist it if you like). */
   get lastSeq() {
     return this.seq;
   }
@@ -235,6 +253,28 @@ export class RealtimeClient {
   onError(callback) {
     this.errorListeners.add(callback);
     return () => this.errorListeners.delete(callback);
+  }
+
+  /**
+   * Call `callback(latestSeq)` when events were missed beyond the server's history: refetch
+   * whatever the page shows. Live events continue after `latestSeq`.
+   * @param {(latestSeq: number) => void} callback
+   * @returns {() => void}
+   */
+  onResync(callback) {
+    this.resyncListeners.add(callback);
+    return () => this.resyncListeners.delete(callback);
+  }
+
+  /**
+   * Call `callback(connections)` with how many of this user's devices are online, when the
+   * server sends it.
+   * @param {(connections: number) => void} callback
+   * @returns {() => void}
+   */
+  onPresence(callback) {
+    this.presenceListeners.add(callback);
+    return () => this.presenceListeners.delete(callback);
   }
 
   /** Start connecting (and keep reconnecting) until `close()`. Calling it again is harmless. */
@@ -302,6 +342,9 @@ export class RealtimeClient {
       this.timers.stable = setTimeout(() => {
         this.attempt = 0;
       }, stableAfterMs);
+      if ((this.options.resume ?? true) && this.seq !== undefined) {
+        this.send({ action: "resume", since: this.seq });
+      }
       this.armIdle();
     };
     socket.onmessage = (message) => {
@@ -322,12 +365,28 @@ export class RealtimeClient {
   receive(text) {
     const frame = parseFrame(text);
     if (!frame) return;
+    if (CONTROL_TYPES.includes(frame.type)) {
+      this.control(frame);
+      return;
+    }
     if (typeof frame.id === "string" && !this.recent.add(frame.id)) return;
     if (typeof frame.seq === "number" && (this.seq === undefined || frame.seq > this.seq)) {
       this.seq = frame.seq;
     }
     for (const callback of this.typed.get(frame.type) ?? []) this.call(callback, frame.data, frame);
     for (const callback of this.any) this.call(callback, frame);
+  }
+
+  /** @private @param {RealtimeFrame & Record<string, unknown>} frame */
+  control(frame) {
+    if (frame.type === "resync" && typeof frame.latestSeq === "number") {
+      this.seq = frame.latestSeq;
+      for (const callback of this.resyncListeners) this.call(callback, frame.latestSeq);
+    } else if (frame.type === "presence" && typeof frame.connections === "number") {
+      for (const callback of this.presenceListeners) this.call(callback, frame.connections);
+    } else if (frame.type === "error") {
+      this.report(new Error(`server: ${String(frame.message)}`));
+    }
   }
 
   /** @private @param {number} code @param {string} reason */
@@ -351,7 +410,7 @@ export class RealtimeClient {
 
   /** @private */
   armIdle() {
-    const idle = this.options.idle;
+    const idle = this.options.idle === undefined ? PING_WHEN_IDLE : this.options.idle;
     if (!idle) return;
     clearTimeout(this.timers.idle);
     this.timers.idle = setTimeout(() => {

@@ -217,3 +217,62 @@ test("the idle hook runs when an open socket has been quiet for afterMs", async 
   assert.equal(FakeSocket.made[0].sent[0], '{"action":"ping"}');
   client.close();
 });
+
+test("after a reconnect it asks to resume from lastSeq; the first open asks nothing", async () => {
+  const client = makeClient();
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  FakeSocket.made[0].message({ type: "foodLogDeleted", data: { id: "f" }, id: "e3", seq: 3 });
+  FakeSocket.made[0].drop();
+  await tick();
+  FakeSocket.made[1].open();
+  assert.deepEqual(FakeSocket.made[0].sent, []);
+  assert.deepEqual(FakeSocket.made[1].sent, ['{"action":"resume","since":3}']);
+  client.close();
+});
+
+test("replayed events that arrive after a newer live one are still delivered, repeats dropped", async () => {
+  const client = makeClient({ lastSeq: 7 });
+  const seen = [];
+  client.onAny((frame) => seen.push(frame.seq));
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  for (const seq of [10, 8, 9, 10]) {
+    FakeSocket.made[0].message({ type: "foodLogDeleted", data: { id: "f" }, id: `e${seq}`, seq });
+  }
+  assert.deepEqual(seen, [10, 8, 9]);
+  assert.equal(client.lastSeq, 10);
+  client.close();
+});
+
+test("resync calls onResync with latestSeq and moves lastSeq there; onAny never sees it", async () => {
+  const client = makeClient({ lastSeq: 2 });
+  const resyncs = [];
+  const any = [];
+  client.onResync((latest) => resyncs.push(latest));
+  client.onAny((frame) => any.push(frame.type));
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  FakeSocket.made[0].message({ type: "resync", latestSeq: 40 });
+  FakeSocket.made[0].message({ type: "pong", time: "2026-11-29T10:00:00.000Z" });
+  assert.deepEqual([resyncs, any, client.lastSeq], [[40], [], 40]);
+  client.close();
+});
+
+test("presence frames reach onPresence; server errors reach onError", async () => {
+  const client = makeClient();
+  const counts = [];
+  const errors = [];
+  client.onPresence((n) => counts.push(n));
+  client.onError((error) => errors.push(error.message));
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  FakeSocket.made[0].message({ type: "presence", connections: 2 });
+  FakeSocket.made[0].message({ type: "error", message: "unknown action 'x'" });
+  assert.deepEqual([counts, errors], [[2], ["server: unknown action 'x'"]]);
+  client.close();
+});
