@@ -4,9 +4,11 @@ What is timed: business code's ``emit()`` (PutEvents to the emulator) until the 
 has the frame: EventBridge rule -> SQS -> long poll -> dispatcher (GSI query, PostToConnection
 over HTTP) -> gateway -> socket. One event at a time, to a different user each time::
 
-    .venv/bin/python bench/local_latency.py                 # starts hc-realtime dev itself
-    .venv/bin/python bench/local_latency.py --port 3001     # uses a running stack
-    .venv/bin/python bench/local_latency.py --connections 100 --events 500 --json
+    .venv/bin/python -m bench.latency                       # starts hc-realtime dev itself
+    .venv/bin/python -m bench.latency --port 3001           # uses a running stack
+    .venv/bin/python -m bench.latency --connections 100 --events 500 --json
+
+``make bench`` calls ``measure_points`` (one stack, 1, 100 and 1,000 connections).
 
 Measured on the 2-vCPU development machine (100 connections of 50 users, 300 events, three
 runs): median 21.9-23.1 ms, p90 26-29 ms, p99 35-39 ms (target: median <= 25, p99 <= 60).
@@ -30,14 +32,34 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
 
+__all__ = ["POINTS", "measure_points"]
+
 WARMUP_EVENTS = 20
 PAUSE_SECONDS = 0.01
+# (connections, users, events) per point; 1,000 connections take ~20 s to open, so fewer events.
+POINTS = ((1, 1, 200), (100, 50, 300), (1000, 500, 150))
+
+
+def measure_points(
+    points: Sequence[tuple[int, int, int]], progress: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Each ``(connections, users, events)`` point in turn on one fresh ``hc-realtime dev``."""
+    results = []
+    with _stack(None) as port:
+        for connections, users, events in points:
+            result = asyncio.run(_measure(port, connections, users, events))
+            progress(
+                f"latency, {connections} connection(s): median {result['median_ms']:.1f} ms, "
+                f"p99 {result['p99_ms']:.1f} ms ({events} events)"
+            )
+            results.append(result)
+    return results
 
 
 def main() -> int:
@@ -74,8 +96,9 @@ async def _measure(port: int, connections: int, users: int, events: int) -> dict
 
     arrivals: dict[str, float] = {}
     arrived = asyncio.Event()
-    user_ids = [f"bench-{n}-{os.getpid()}" for n in range(users)]
-    async with aiohttp.ClientSession() as session:
+    user_ids = [f"bench-{connections}-{n}-{os.getpid()}" for n in range(users)]
+    # No pool limit: every open WebSocket holds one connection (aiohttp's default caps them at 100).
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         sockets = []
         for n in range(connections):
             issuer = f"http://127.0.0.1:{port}/local/issuer"

@@ -1,0 +1,138 @@
+"""Write the results: ``results.json`` (everything), ``results.md`` (tables) and ``plot.png``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["markdown", "write_reports"]
+
+HERE = Path(__file__).resolve().parent
+
+
+def write_reports(results: dict[str, Any], directory: Path = HERE) -> list[Path]:
+    """The three files in ``directory``; returns their paths."""
+    paths = [directory / "results.json", directory / "results.md", directory / "plot.png"]
+    paths[0].write_text(json.dumps(results, indent=2) + "\n")
+    paths[1].write_text(markdown(results))
+    _plot(results, paths[2])
+    return paths
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The Markdown tables (the README's Benchmarks section quotes them)."""
+    lines = [
+        f"Run {results['generated_at']} on {results['machine']}; dispatcher with replay history: "
+        f"{'yes' if results['dispatcher_history'] else 'no'}.",
+        "",
+        "| Target | Goal | Measured | Met |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {t['name']} | {t['goal']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |"
+        for t in results["targets"]
+    ]
+    lines += ["", "**Local end-to-end latency** (emit -> frame on the socket, `hc-realtime dev`)", ""]
+    lines += [
+        "| Connections | Users | Events | Median ms | p90 ms | p99 ms | Max ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['connections']} | {r['users']} | {r['events']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} | "
+        f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} |"
+        for r in results["latency"]
+    ]
+    lines += [
+        "",
+        "**Fan-out throughput** (messages/s to the loopback @connections fake; uniform load, 10 users)",
+        "",
+    ]
+    lines += [
+        "| Connections/user | Messages | Baseline msg/s | Ours msg/s | Ratio |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['connections_per_user']} | {r['messages']} | {r['baseline_msgs_per_s']:.0f} | "
+        f"{r['ours_msgs_per_s']:.0f} | {r['ratio']:.2f}x |"
+        for r in results["fanout"]
+    ]
+    lines += [
+        "",
+        "**AWS calls per event** (counted with botocore `before-call` hooks; 1 connection per user)",
+        "",
+    ]
+    lines += [
+        "| Load | Events | Side | DynamoDB reads | DynamoDB writes | RRU | WRU | PostToConnection |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['load']} | {r['events']} | {r['side']} | {r['dynamodb_reads_per_event']:.2f} | "
+        f"{r['dynamodb_writes_per_event']:.2f} | {r['read_units_per_event']:.2f} | "
+        f"{r['write_units_per_event']:.2f} | {r['posts_per_event']:.2f} |"
+        for r in results["calls"]
+        if r["connections_per_user"] == 1
+    ]
+    cost = results["cost"]
+    lines += [
+        "",
+        f"**Cost per million events** (USD, list prices {cost['as_of']}; Lambda compute not modelled)",
+        "",
+    ]
+    lines += [
+        "| Connections/user | Baseline | Ours, uniform | Ours, burst |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['connections_per_user']} | {r['baseline']['total']:.2f} | {r['ours_uniform']['total']:.2f} | "
+        f"{r['ours_burst']['total']:.2f} |"
+        for r in cost["rows"]
+    ]
+    lines += [
+        "",
+        "Prices (USD per million): " + ", ".join(f"{k} {v}" for k, v in cost["prices"].items()) + ".",
+    ]
+    lines += [
+        "",
+        "**Cold start** (fresh `python -I`, handler loaded by path, first invocation against moto)",
+        "",
+    ]
+    lines += [
+        "| Handler | Import ms (median / max) | First invocation ms (median / max) |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['handler']} | {r['import_ms_median']:.0f} / {r['import_ms_max']:.0f} | "
+        f"{r['first_invocation_ms_median']:.0f} / {r['first_invocation_ms_max']:.0f} |"
+        for r in results["cold_start"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (latency, fanout) = plt.subplots(1, 2, figsize=(11, 4))
+    connections = [r["connections"] for r in results["latency"]]
+    latency.plot(connections, [r["median_ms"] for r in results["latency"]], "o-", label="median")
+    latency.plot(connections, [r["p99_ms"] for r in results["latency"]], "s--", label="p99")
+    latency.set_xscale("log")
+    latency.set_xlabel("open connections")
+    latency.set_ylabel("emit -> frame (ms)")
+    latency.set_title("Local end-to-end latency")
+    latency.legend()
+    per_user = [r["connections_per_user"] for r in results["fanout"]]
+    fanout.plot(per_user, [r["ours_msgs_per_s"] for r in results["fanout"]], "o-", label="ours (dispatcher)")
+    fanout.plot(
+        per_user, [r["baseline_msgs_per_s"] for r in results["fanout"]], "s--", label="baseline (guide)"
+    )
+    fanout.set_xlabel("connections per user")
+    fanout.set_ylabel("messages / s")
+    fanout.set_title("Fan-out throughput")
+    fanout.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

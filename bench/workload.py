@@ -1,0 +1,72 @@
+"""Connections and SQS batches for the dispatcher benchmarks (shaped like real captures)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from healthcoach_realtime.catalogue import source_for
+from healthcoach_realtime.connections import Connection, ConnectionStore
+from healthcoach_realtime.local.samples import sample_data
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = ["SQS_BATCH_SIZE", "Workload", "envelope", "sqs_batches"]
+
+# The deployed event source mapping's batch size (infra/healthcoach_infra/event_pipeline.py).
+SQS_BATCH_SIZE = 10
+
+
+class Workload:
+    """``users`` users with ``per_user`` open connections each, stored in ``table``."""
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str, *, users: int, per_user: int) -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.user_ids = [f"bench-{tag}-u{n}" for n in range(users)]
+        store = ConnectionStore(dynamodb, table)
+        for user in self.user_ids:
+            for n in range(per_user):
+                store.add(Connection(connection_id=f"{user}-c{n}", user_id=user))
+
+    def events(self, count: int, *, burst: bool) -> list[dict[str, Any]]:
+        """``count`` envelopes: all of the first user (a burst, e.g. a bulk import of food logs),
+        or round-robin over the users (a uniform load)."""
+        return [
+            envelope(self.user_ids[0] if burst else self.user_ids[n % len(self.user_ids)])
+            for n in range(count)
+        ]
+
+
+def envelope(user_id: str, event_type: str = "foodLogCreated") -> dict[str, Any]:
+    """An EventBridge envelope as the dispatch rule delivers it to SQS."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": event_type,
+        "source": source_for(event_type),
+        "time": "2026-11-29T08:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"userId": user_id, "data": sample_data(event_type)},
+    }
+
+
+def sqs_batches(envelopes: list[dict[str, Any]], size: int = SQS_BATCH_SIZE) -> list[dict[str, Any]]:
+    """The Lambda SQS events the dispatcher receives for these envelopes, ``size`` per batch."""
+    records = [
+        {
+            "messageId": str(uuid.uuid4()),
+            "receiptHandle": "bench",
+            "body": json.dumps(e),
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:healthcoach-realtime-dispatch",
+            "awsRegion": "us-east-1",
+        }
+        for e in envelopes
+    ]
+    return [{"Records": records[i : i + size]} for i in range(0, len(records), size)]
