@@ -5,7 +5,7 @@ raises ``OSError`` at once (``ThreadedMotoServer`` binds in its thread and then 
 State lives in memory and is gone when the process stops.
 
 Two of moto's hot spots are cached, since every emit -> frame crosses them (``cProfile`` of the
-emulator under load; latency numbers in ``bench/local_latency.py``'s docstring):
+emulator under load; latency numbers in ``bench/latency.py``'s docstring):
 
 - the request dispatcher finds a request's backend by listing moto's package directory (about
   160 ``stat`` calls), twice per request, under a lock every request takes;

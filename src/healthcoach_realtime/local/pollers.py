@@ -11,7 +11,7 @@ exact batch events Lambda builds (``source_events``) and honours the answer as L
 - Streams: read every shard from its start (the tables are new), once a second and again at once
   after a pass that found records. Lambda polls four times a second, but here every poll is a
   request to the in-process emulator: four tables at that rate added ~5 ms to the emit -> frame
-  p90 (``bench/local_latency.py``). A failed batch is retried from the first failed sequence
+  p90 (``bench/latency.py``). A failed batch is retried from the first failed sequence
   number, then dropped with an error log (Lambda's ``MaximumRetryAttempts``), so one bad record
   cannot stall the shard.
 
