@@ -267,8 +267,9 @@ export class RealtimeClient {
   }
 
   /**
-   * Call `callback(connections)` with how many of this user's devices are online, when the
-   * server sends it.
+   * Call `callback(connections)` with how many of this user's connections are open: asked on
+   * every open (while a presence callback is registered), then whenever a sibling connects or
+   * leaves.
    * @param {(connections: number) => void} callback
    * @returns {() => void}
    */
@@ -345,6 +346,8 @@ export class RealtimeClient {
       if ((this.options.resume ?? true) && this.seq !== undefined) {
         this.send({ action: "resume", since: this.seq });
       }
+      // $connect cannot post to the connection it opens: ask for the count once open.
+      if (this.presenceListeners.size > 0) this.send({ action: "presence" });
       this.armIdle();
     };
     socket.onmessage = (message) => {

@@ -276,3 +276,13 @@ test("presence frames reach onPresence; server errors reach onError", async () =
   assert.deepEqual([counts, errors], [[2], ["server: unknown action 'x'"]]);
   client.close();
 });
+
+test("with an onPresence callback it asks for the count on open", async () => {
+  const client = makeClient();
+  client.onPresence(() => {});
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  assert.deepEqual(FakeSocket.made[0].sent, ['{"action":"presence"}']);
+  client.close();
+});

@@ -14,10 +14,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from healthcoach_realtime.auth.verifier import TokenVerifier
-from healthcoach_realtime.clients import dynamodb_client
+from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connection_lifecycle import open_connection
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.observability import MetricName, logger, metrics
+from healthcoach_realtime.presence import announce_presence
 from healthcoach_realtime.settings import get_settings
 from healthcoach_realtime.websocket_events import failed
 
@@ -58,4 +59,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "connection opened",
             extra={"connection_id": outcome.connection_id, "user_id": outcome.connection.user_id},
         )
+        tell_siblings(outcome.connection.user_id, opening=outcome.connection_id)
     return outcome.response
+
+
+def tell_siblings(user_id: str, *, opening: str) -> None:
+    """Presence to the user's other connections (best effort: never fails the handshake)."""
+    try:
+        announce_presence(store(), management_api_client(), user_id, exclude=(opening,))
+    except Exception:
+        logger.exception("presence not announced", extra={"user_id": user_id})

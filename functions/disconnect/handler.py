@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from healthcoach_realtime.clients import dynamodb_client
+from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connection_lifecycle import close_connection
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.observability import MetricName, logger, metrics
+from healthcoach_realtime.presence import announce_presence
 from healthcoach_realtime.settings import get_settings
 from healthcoach_realtime.websocket_events import failed
 
@@ -47,4 +48,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "reason": outcome.request.reason,
         },
     )
+    if outcome.connection is not None:
+        tell_siblings(outcome.connection.user_id)
     return outcome.response
+
+
+def tell_siblings(user_id: str) -> None:
+    """Presence to the user's remaining connections (best effort)."""
+    try:
+        announce_presence(store(), management_api_client(), user_id)
+    except Exception:
+        logger.exception("presence not announced", extra={"user_id": user_id})

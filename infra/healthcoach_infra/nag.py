@@ -57,7 +57,7 @@ def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
 
     api = stack.websocket
     connections = finding_text(stack, api.connections_arn("POST"))
-    for poster in (stack.dispatcher, stack.default):
+    for poster in (stack.connect, stack.disconnect, stack.dispatcher, stack.default):
         if poster is not None:
             acknowledge(
                 poster.role,

@@ -97,8 +97,10 @@ class HealthCoachRealtimeStack(cdk.Stack):
             create_account_log_role=config.create_api_gateway_log_role,
         )
         self.dispatcher.function.add_environment("WS_API_ENDPOINT", self.websocket.management_endpoint)
-        if self.default:
-            self.default.function.add_environment("WS_API_ENDPOINT", self.websocket.management_endpoint)
+        # All but the stream bridge post: events, presence to siblings, answers to the caller.
+        for poster in (self.connect, self.disconnect, self.default):
+            if poster is not None:
+                poster.function.add_environment("WS_API_ENDPOINT", self.websocket.management_endpoint)
 
         self._grant()
         self.pipeline.feed_dispatcher(self.dispatcher.function, max_concurrency=DISPATCHER_MAX_CONCURRENCY)
@@ -169,6 +171,10 @@ class HealthCoachRealtimeStack(cdk.Stack):
 
         allow(self.connect, ["dynamodb:PutItem"], [table.table_arn])
         allow(self.disconnect, ["dynamodb:DeleteItem"], [table.table_arn])
+        # presence (presence.py): count the user's connections, tell the others.
+        for fn in (self.connect, self.disconnect):
+            allow(fn, ["dynamodb:Query"], [self.connections.index_arn])
+            self.websocket.grant_post_to_connection(fn.function)
         allow(self.dispatcher, ["dynamodb:Query"], [self.connections.index_arn])
         allow(self.dispatcher, ["dynamodb:DeleteItem"], [table.table_arn])  # stale (410) connections
         self.websocket.grant_post_to_connection(self.dispatcher.function)
@@ -179,6 +185,7 @@ class HealthCoachRealtimeStack(cdk.Stack):
         if self.default:
             # ping/resume: the caller's row, the user's counter and events, posts to the caller.
             allow(self.default, ["dynamodb:GetItem"], [table.table_arn])
+            allow(self.default, ["dynamodb:Query"], [self.connections.index_arn])
             allow(self.default, ["dynamodb:GetItem", "dynamodb:Query"], [self.history.table.table_arn])
             self.websocket.grant_post_to_connection(self.default.function)
         allow(self.stream_bridge, ["sqs:SendMessage"], [pipeline.stream_bridge_failures.queue_arn])

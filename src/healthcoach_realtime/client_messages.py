@@ -2,7 +2,8 @@
 
 ``{"action": "ping"}`` -> ``{"type": "pong", "time": ...}`` (keeps the connection inside API
 Gateway's 10-minute idle timeout); ``{"action": "resume", "since": N}`` -> the events after seq N
-(or one ``resync``); anything else -> ``{"type": "error", "message": ...}``.
+(or one ``resync``); ``{"action": "presence"}`` -> ``{"type": "presence", "connections": N}``;
+anything else -> ``{"type": "error", "message": ...}``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Invalid", "Ping", "Resume", "error_frame", "parse_message", "pong_frame"]
+__all__ = ["AskPresence", "Invalid", "Ping", "Resume", "error_frame", "parse_message", "pong_frame"]
 
 
 @dataclass(frozen=True)
 class Ping:
     """A heartbeat."""
+
+
+@dataclass(frozen=True)
+class AskPresence:
+    """How many connections does my user have (asked once open: $connect cannot post to it)?"""
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class Invalid:
     message: str
 
 
-def parse_message(body: str | None) -> Ping | Resume | Invalid:
+def parse_message(body: str | None) -> Ping | Resume | AskPresence | Invalid:
     """Parse one message body (binary frames arrive base64-encoded and are refused)."""
     try:
         document = json.loads(body or "")
@@ -45,12 +51,14 @@ def parse_message(body: str | None) -> Ping | Resume | Invalid:
     action = document.get("action")
     if action == "ping":
         return Ping()
+    if action == "presence":
+        return AskPresence()
     if action == "resume":
         since = document.get("since")
         if isinstance(since, bool) or not isinstance(since, int) or since < 0:
             return Invalid("resume needs 'since': the last seq received, an integer >= 0")
         return Resume(since)
-    return Invalid(f"unknown action {str(action)[:40]!r}; expected 'ping' or 'resume'")
+    return Invalid(f"unknown action {str(action)[:40]!r}; expected 'ping', 'resume' or 'presence'")
 
 
 def pong_frame(now: datetime | None = None) -> dict[str, Any]:

@@ -48,6 +48,7 @@ class DisconnectOutcome:
 
     response: dict[str, Any]
     request: DisconnectRequest
+    connection: Connection | None = None
 
 
 def open_connection(
@@ -78,5 +79,5 @@ def open_connection(
 def close_connection(event: dict[str, Any], store: ConnectionStore) -> DisconnectOutcome:
     """Forget the connection; a second ``$disconnect`` for it is harmless."""
     request = parse_disconnect(event)
-    store.remove(request.connection_id)
-    return DisconnectOutcome(closed(), request)
+    removed = store.remove(request.connection_id)
+    return DisconnectOutcome(closed(), request, removed)

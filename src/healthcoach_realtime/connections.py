@@ -78,9 +78,16 @@ class ConnectionStore:
         """Record a connection (one PutItem)."""
         self._client.put_item(TableName=self._table, Item=connection.to_item())
 
-    def remove(self, connection_id: str) -> None:
-        """Forget a connection; removing one that is already gone is fine (idempotent)."""
-        self._client.delete_item(TableName=self._table, Key={"connectionId": {"S": connection_id}})
+    def remove(self, connection_id: str) -> Connection | None:
+        """Forget a connection; removing one that is already gone is fine (idempotent).
+
+        Returns the removed row (same single DeleteItem, ``ALL_OLD``), or None when there was none.
+        """
+        response = self._client.delete_item(
+            TableName=self._table, Key={"connectionId": {"S": connection_id}}, ReturnValues="ALL_OLD"
+        )
+        old = response.get("Attributes")
+        return Connection.from_item(old) if old else None
 
     def get(self, connection_id: str) -> Connection | None:
         """One connection by id, or None."""

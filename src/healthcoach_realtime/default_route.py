@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from healthcoach_realtime.client_messages import (
+    AskPresence,
     Invalid,
     Ping,
     Resume,
@@ -25,6 +26,7 @@ from healthcoach_realtime.client_messages import (
 from healthcoach_realtime.dispatch.deliver import post_status
 from healthcoach_realtime.frames import encode_frame
 from healthcoach_realtime.history.resume import resync_frame
+from healthcoach_realtime.presence import presence_frame
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -56,7 +58,10 @@ def answer_message(
 
 
 def _answer(
-    message: Ping | Resume | Invalid, connection_id: str, connections: ConnectionStore, history: HistoryStore
+    message: Ping | Resume | AskPresence | Invalid,
+    connection_id: str,
+    connections: ConnectionStore,
+    history: HistoryStore,
 ) -> list[dict[str, Any]]:
     if isinstance(message, Ping):
         return [pong_frame()]
@@ -65,6 +70,8 @@ def _answer(
     connection = connections.get(connection_id)
     if connection is None:
         return [error_frame("unknown connection; reconnect")]
+    if isinstance(message, AskPresence):
+        return [presence_frame(len(connections.connection_ids_of(connection.user_id)))]
     plan = history.plan_resume(connection.user_id, message.since)
     if plan.resync:
         return [resync_frame(plan.latest_seq)]

@@ -85,7 +85,7 @@ def test_unknown_action_gets_an_error_frame(default: ModuleType, api: Management
     """An action nobody serves -> {"type": "error", "message": ...} naming it."""
     send(default, '{"action":"dance"}')
     assert frames(api) == [
-        {"type": "error", "message": "unknown action 'dance'; expected 'ping' or 'resume'"}
+        {"type": "error", "message": "unknown action 'dance'; expected 'ping', 'resume' or 'presence'"}
     ]
 
 
@@ -125,3 +125,14 @@ def test_resume_from_an_unknown_connection_is_an_error(default: ModuleType, api:
     """No connections row (never connected, or already removed): an error, never another user's data."""
     send(default, '{"action":"resume","since":0}')
     assert frames(api) == [{"type": "error", "message": "unknown connection; reconnect"}]
+
+
+@pytest.mark.usefixtures("connected")
+def test_presence_is_answered_with_the_users_connection_count(
+    default: ModuleType, api: ManagementApiFake, dynamodb: Any, connections_table: str
+) -> None:
+    """{"action": "presence"} -> {"type": "presence", "connections": 2} with a second device open."""
+    ConnectionStore(dynamodb, connections_table).add(Connection(connection_id="other=", user_id="u1"))
+    ConnectionStore(dynamodb, connections_table).add(Connection(connection_id="x=", user_id="u2"))
+    send(default, '{"action":"presence"}')
+    assert frames(api) == [{"type": "presence", "connections": 2}]

@@ -73,10 +73,16 @@ def _app_env(synthesized: Synthesized, name: str) -> set[str]:
 
 
 def test_connect_knows_the_table_and_the_user_pool(synthesized: Synthesized) -> None:
-    """connect: CONNECTIONS_TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID (as configured)."""
+    """connect: CONNECTIONS_TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID (as configured), WS_API_ENDPOINT
+    (presence to the user's other connections)."""
     env = _env(synthesized, "connect")
     table = synthesized.logical_id(synthesized.stack.connections.table)
-    assert _app_env(synthesized, "connect") == {"CONNECTIONS_TABLE", "USER_POOL_ID", "USER_POOL_CLIENT_ID"}
+    assert _app_env(synthesized, "connect") == {
+        "CONNECTIONS_TABLE",
+        "USER_POOL_ID",
+        "USER_POOL_CLIENT_ID",
+        "WS_API_ENDPOINT",
+    }
     assert (env["CONNECTIONS_TABLE"], env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"]) == (
         {"Ref": table},
         USER_POOL_ID,
@@ -84,9 +90,9 @@ def test_connect_knows_the_table_and_the_user_pool(synthesized: Synthesized) -> 
     )
 
 
-def test_disconnect_knows_only_the_table(synthesized: Synthesized) -> None:
-    """disconnect: CONNECTIONS_TABLE and nothing else."""
-    assert _app_env(synthesized, "disconnect") == {"CONNECTIONS_TABLE"}
+def test_disconnect_knows_the_table_and_the_management_endpoint(synthesized: Synthesized) -> None:
+    """disconnect: CONNECTIONS_TABLE and WS_API_ENDPOINT (presence to the remaining connections)."""
+    assert _app_env(synthesized, "disconnect") == {"CONNECTIONS_TABLE", "WS_API_ENDPOINT"}
 
 
 def test_the_dispatcher_knows_table_management_endpoint_and_dlq(synthesized: Synthesized) -> None:

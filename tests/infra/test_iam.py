@@ -53,16 +53,27 @@ def test_each_function_writes_only_its_own_log_group(synthesized: Synthesized) -
         ]
 
 
-def test_connect_may_only_put_connections(synthesized: Synthesized) -> None:
-    """connect: dynamodb:PutItem on the table, nothing else."""
-    table = _arn(synthesized, synthesized.stack.connections.table)
-    assert _grants(synthesized, "connect") == {("dynamodb:PutItem", table)}
+def _presence(synthesized: Synthesized) -> set[tuple[str, str]]:
+    """Query GSI1 and POST @connections on this stage: what presence needs."""
+    index = _index_arn(synthesized)
+    return {("dynamodb:Query", index), ("execute-api:ManageConnections", _post_arn(synthesized))}
 
 
-def test_disconnect_may_only_delete_connections(synthesized: Synthesized) -> None:
-    """disconnect: dynamodb:DeleteItem on the table, nothing else."""
+def _post_arn(synthesized: Synthesized) -> str:
+    grants = _grants(synthesized, "dispatcher")
+    return next(r for a, r in grants if a == "execute-api:ManageConnections")
+
+
+def test_connect_may_only_put_connections_and_announce_presence(synthesized: Synthesized) -> None:
+    """connect: dynamodb:PutItem on the table, plus presence; nothing else."""
     table = _arn(synthesized, synthesized.stack.connections.table)
-    assert _grants(synthesized, "disconnect") == {("dynamodb:DeleteItem", table)}
+    assert _grants(synthesized, "connect") == {("dynamodb:PutItem", table)} | _presence(synthesized)
+
+
+def test_disconnect_may_only_delete_connections_and_announce_presence(synthesized: Synthesized) -> None:
+    """disconnect: dynamodb:DeleteItem on the table, plus presence; nothing else."""
+    table = _arn(synthesized, synthesized.stack.connections.table)
+    assert _grants(synthesized, "disconnect") == {("dynamodb:DeleteItem", table)} | _presence(synthesized)
 
 
 def test_the_dispatcher_queries_the_index_and_posts_on_this_stage_only(synthesized: Synthesized) -> None:
@@ -122,8 +133,8 @@ def test_the_stream_bridge_puts_events_only_on_the_bus(synthesized: Synthesized)
     assert _grants(synthesized, "stream_bridge") == expected
 
 
-def test_only_the_dispatcher_and_default_manage_connections(synthesized: Synthesized) -> None:
-    """No other policy in the stack mentions execute-api:ManageConnections ($default answers pings)."""
+def test_only_the_stream_bridge_does_not_manage_connections(synthesized: Synthesized) -> None:
+    """The routes (presence, answers) and the dispatcher may post; no other policy mentions it."""
     holders = [
         policy["Properties"]["Roles"]
         for policy in synthesized.of_type("AWS::IAM::Policy").values()
@@ -131,7 +142,8 @@ def test_only_the_dispatcher_and_default_manage_connections(synthesized: Synthes
     ]
     stack = synthesized.stack
     assert stack.default is not None
-    expected = [[{"Ref": synthesized.logical_id(fn.role)}] for fn in (stack.dispatcher, stack.default)]
+    posters = (stack.connect, stack.disconnect, stack.dispatcher, stack.default)
+    expected = [[{"Ref": synthesized.logical_id(fn.role)}] for fn in posters if fn is not None]
     assert sorted(holders, key=json.dumps) == sorted(expected, key=json.dumps)
 
 
@@ -161,12 +173,14 @@ def test_api_gateway_may_invoke_only_the_route_functions(synthesized: Synthesize
 
 
 def test_default_reads_its_row_and_the_history_and_posts_on_this_stage(synthesized: Synthesized) -> None:
-    """default: GetItem on connections, GetItem + Query on history, ManageConnections; no writes."""
+    """default: GetItem on connections, Query on GSI1, GetItem + Query on history, ManageConnections;
+    no writes."""
     stack = synthesized.stack
     history = _arn(synthesized, stack.history.table)
     grants = _grants(synthesized, "default")
     assert {(a, r) for a, r in grants if a.startswith("dynamodb:")} == {
         ("dynamodb:GetItem", _arn(synthesized, stack.connections.table)),
+        ("dynamodb:Query", _index_arn(synthesized)),
         ("dynamodb:GetItem", history),
         ("dynamodb:Query", history),
     }

@@ -79,11 +79,15 @@ async def _connect(
 
 
 async def _next_frame(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-    """The next text frame as JSON; fails on a close or after WAIT_SECONDS."""
-    message = await ws.receive(timeout=WAIT_SECONDS)
-    assert message.type == aiohttp.WSMsgType.TEXT, f"expected a frame, got {message.type!r} {message.data!r}"
-    frame: dict[str, Any] = json.loads(message.data)
-    return frame
+    """The next text frame as JSON, skipping presence frames (a sibling connected or left);
+    fails on a close or after WAIT_SECONDS."""
+    while True:
+        message = await ws.receive(timeout=WAIT_SECONDS)
+        got = f"{message.type!r} {message.data!r}"
+        assert message.type == aiohttp.WSMsgType.TEXT, f"expected a frame, got {got}"
+        frame: dict[str, Any] = json.loads(message.data)
+        if frame.get("type") != "presence":
+            return frame
 
 
 async def _close_code(ws: aiohttp.ClientWebSocketResponse) -> int:

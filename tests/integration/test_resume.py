@@ -59,11 +59,15 @@ async def _connect(
     return await session.ws_connect(stack.ws_url, protocols=(SUBPROTOCOL, await asyncio.to_thread(token)))
 
 
-async def _next_frame(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-    message = await ws.receive(timeout=WAIT_SECONDS)
-    assert message.type == aiohttp.WSMsgType.TEXT, f"expected a frame, got {message.type!r} {message.data!r}"
-    frame: dict[str, Any] = json.loads(message.data)
-    return frame
+async def _next_frame(ws: aiohttp.ClientWebSocketResponse, *, presence: bool = False) -> dict[str, Any]:
+    """The next frame; presence frames (siblings connecting, leaving) are skipped unless asked for."""
+    while True:
+        message = await ws.receive(timeout=WAIT_SECONDS)
+        got = f"{message.type!r} {message.data!r}"
+        assert message.type == aiohttp.WSMsgType.TEXT, f"expected a frame, got {got}"
+        frame: dict[str, Any] = json.loads(message.data)
+        if presence or frame.get("type") != "presence":
+            return frame
 
 
 def test_resume_after_disconnect_gets_exactly_the_missed_events_in_order(local_stack: StackUrls) -> None:
@@ -136,3 +140,21 @@ def test_ping_is_answered_with_pong(local_stack: StackUrls) -> None:
 
     frame = _run(scenario)
     assert (frame["type"], frame["time"].endswith("Z")) == ("pong", True)
+
+
+def test_presence_counts_follow_a_users_devices(local_stack: StackUrls) -> None:
+    """Laptop open; phone connects (laptop told 2, phone asks: 2); phone leaves (laptop told 1)."""
+    user = _user()
+
+    async def scenario(session: aiohttp.ClientSession) -> list[int]:
+        laptop = await _connect(session, local_stack, user)
+        phone = await _connect(session, local_stack, user)
+        counts = [(await _next_frame(laptop, presence=True))["connections"]]
+        await phone.send_str(json.dumps({"action": "presence"}))
+        counts.append((await _next_frame(phone, presence=True))["connections"])
+        await phone.close()
+        counts.append((await _next_frame(laptop, presence=True))["connections"])
+        await laptop.close()
+        return counts
+
+    assert _run(scenario) == [2, 2, 1]
