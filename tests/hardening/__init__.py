@@ -1,0 +1,1 @@
+"""Hardening tier: the product under load and under injected faults, on real loopback servers."""
