@@ -19,6 +19,9 @@ class CallCounter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # table name -> sort key attribute of its local index (a write of an item with it is
+        # billed again for the index).
+        self.local_index_keys: dict[str, str] = {}
         self._counts: Counter[str] = Counter()
         self._units: dict[str, float] = {"read": 0.0, "write": 0.0}
 
@@ -32,7 +35,9 @@ class CallCounter:
         service = model.service_model.service_name
         reads, writes = (0.0, 0.0)
         if service == "dynamodb":  # ``params`` is the serialized request; DynamoDB's body is JSON
-            reads, writes = request_units(model.name, json.loads((params or {}).get("body") or b"{}"))
+            body = json.loads((params or {}).get("body") or b"{}")
+            lsi_key = self.local_index_keys.get(str(body.get("TableName")))
+            reads, writes = request_units(model.name, body, local_index_key=lsi_key)
         with self._lock:
             self._counts[f"{service}.{model.name}"] += 1
             self._units["read"] += reads
@@ -64,12 +69,15 @@ _READS = {"Query", "GetItem", "BatchGetItem", "Scan"}
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
 
-def request_units(operation: str, params: dict[str, Any]) -> tuple[float, float]:
+def request_units(
+    operation: str, params: dict[str, Any], *, local_index_key: str | None = None
+) -> tuple[float, float]:
     """On-demand (read, write) request units one DynamoDB call is billed, for small items.
 
-    Assumes what holds for this table: items under 1 KB, a query's result under 4 KB. An
+    Assumes what holds for these tables: items under 1 KB, a query's result under 4 KB. An
     eventually consistent read is half a unit, a consistent one a whole unit; batch calls are
-    billed per item; a failed conditional write still costs its unit.
+    billed per item; a failed conditional write still costs its unit; a PutItem of an item that
+    has the table's local index sort key (``local_index_key``) costs one more, for the index.
     """
     if operation in _READS:
         if operation == "BatchGetItem":
@@ -81,6 +89,8 @@ def request_units(operation: str, params: dict[str, Any]) -> tuple[float, float]
     if operation in _WRITES:
         if operation == "BatchWriteItem":
             return 0.0, float(sum(len(requests) for requests in params.get("RequestItems", {}).values()))
+        if operation == "PutItem" and local_index_key and local_index_key in params.get("Item", {}):
+            return 0.0, 2.0
         return 0.0, 1.0
     return 0.0, 0.0
 

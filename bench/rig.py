@@ -63,6 +63,7 @@ class Rig:
 
             history_table = f"bench-history-{uuid.uuid4().hex[:8]}"
             create_history_table(self.dynamodb, history_table)
+            self.counter.local_index_keys[history_table] = "seq"  # the bySeq index
             self._dispatch_args["history"] = HistoryStore(self.dynamodb, history_table)
         self.executor = ThreadPoolExecutor(max_workers=BASELINE_WORKERS)
         logger.setLevel("WARNING")  # one INFO line per batch would be the benchmark's output

@@ -1,7 +1,8 @@
 """The history table: each user's seq counter and recent events, for resuming clients.
 
-PK ``userId``, SK ``sk`` (``counter``, ``event#<id>``, ``seq#<seq>``; item shapes in
-``healthcoach_realtime.history.keys``), TTL on ``ttl`` (now + ``HISTORY_TTL_SECONDS``). Losing
+PK ``userId``, SK ``sk`` (``counter``, ``event#<id>``, ``skip#<seq>``; item shapes in
+``healthcoach_realtime.history.keys``), the local index ``bySeq`` (sort key ``seq``: a resume is
+one range query), TTL on ``ttl`` (now + ``HISTORY_TTL_SECONDS``). Losing
 it costs clients one ``resync`` each, so it is deleted with the stack; PITR still guards
 against a bad script (and AwsSolutions-DDB3 asks for it).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
+
+from healthcoach_realtime.resources import HISTORY_BY_SEQ_INDEX
 
 __all__ = ["HistoryTable"]
 
@@ -32,3 +35,9 @@ class HistoryTable(Construct):
             ),
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        self.table.add_local_secondary_index(
+            index_name=HISTORY_BY_SEQ_INDEX,
+            sort_key=dynamodb.Attribute(name="seq", type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        self.by_seq_index_arn = f"{self.table.table_arn}/index/{HISTORY_BY_SEQ_INDEX}"

@@ -178,15 +178,17 @@ class HealthCoachRealtimeStack(cdk.Stack):
         allow(self.dispatcher, ["dynamodb:Query"], [self.connections.index_arn])
         allow(self.dispatcher, ["dynamodb:DeleteItem"], [table.table_arn])  # stale (410) connections
         self.websocket.grant_post_to_connection(self.dispatcher.function)
-        # seqs and history (history.store): read claims, bump the counter, claim, write events.
-        history_actions = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"]
-        allow(self.dispatcher, [*history_actions, "dynamodb:BatchWriteItem"], [self.history.table.table_arn])
+        # seqs and history (history.store): bump the counter, keep each event (conditional put),
+        # read the winner's seq only if a failed condition did not return it.
+        history_actions = ["dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem"]
+        allow(self.dispatcher, history_actions, [self.history.table.table_arn])
         allow(self.dispatcher, ["sqs:SendMessage"], [pipeline.dead_letter_queue.queue_arn])
         if self.default:
             # ping/resume: the caller's row, the user's counter and events, posts to the caller.
             allow(self.default, ["dynamodb:GetItem"], [table.table_arn])
             allow(self.default, ["dynamodb:Query"], [self.connections.index_arn])
-            allow(self.default, ["dynamodb:GetItem", "dynamodb:Query"], [self.history.table.table_arn])
+            allow(self.default, ["dynamodb:GetItem"], [self.history.table.table_arn])
+            allow(self.default, ["dynamodb:Query"], [self.history.by_seq_index_arn])
             self.websocket.grant_post_to_connection(self.default.function)
         allow(self.stream_bridge, ["sqs:SendMessage"], [pipeline.stream_bridge_failures.queue_arn])
         pipeline.bus.grant_put_events_to(self.stream_bridge.function)

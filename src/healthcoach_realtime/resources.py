@@ -16,12 +16,15 @@ __all__ = [
     "DATA_TABLES",
     "DISPATCH_DLQ",
     "DISPATCH_QUEUE",
+    "HISTORY_BY_SEQ_INDEX",
     "MAX_RECEIVE_COUNT",
     "DataTable",
     "dispatch_rule_pattern",
 ]
 
 CONNECTIONS_GSI = "GSI1"
+# The history table's local index: a user's kept events in seq order (history.keys).
+HISTORY_BY_SEQ_INDEX = "bySeq"
 DISPATCH_QUEUE = "healthcoach-realtime-dispatch"
 DISPATCH_DLQ = "healthcoach-realtime-dispatch-dlq"
 DISPATCH_RULE = "healthcoach-realtime-dispatch"

@@ -105,7 +105,7 @@ def test_resume_beyond_history_is_one_resync_frame(
 ) -> None:
     """With seq 1 expired, a client at 0 gets exactly {"type": "resync", "latestSeq": 2}."""
     record(history, "a", "b")
-    key = {"userId": {"S": "u1"}, "sk": {"S": f"seq#{1:020d}"}}
+    key = {"userId": {"S": "u1"}, "sk": {"S": "event#a"}}  # seq 1, as TTL would remove it
     dynamodb.delete_item(TableName=get_settings().history_table, Key=key)
     send(default, '{"action":"resume","since":0}')
     assert frames(api) == [{"type": "resync", "latestSeq": 2}]

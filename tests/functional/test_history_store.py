@@ -44,9 +44,10 @@ def test_users_count_separately(history: HistoryStore) -> None:
 
 
 def test_redelivered_event_keeps_its_seq(history: HistoryStore) -> None:
-    """A redelivered record gets the seq it had, and new events continue after the counter."""
+    """A redelivered record gets the seq it had; new events continue after the counter (the
+    seq the duplicate allocated is skipped)."""
     history.assign("u1", events("a", "b"))
-    assert history.assign("u1", events("b", "c")) == {"b": 2, "c": 3}
+    assert history.assign("u1", events("b", "c")) == {"b": 2, "c": 4}
 
 
 def test_concurrent_dispatch_keeps_seqs_unique_and_increasing(aws_env: str, history_table: str) -> None:
@@ -88,7 +89,7 @@ def test_resume_replays_kept_events_in_order(history: HistoryStore) -> None:
 def test_resume_beyond_history_is_resync(dynamodb: Any, history: HistoryStore, history_table: str) -> None:
     """With seq 1 gone (as TTL would remove it), a client at 0 is told to resync."""
     history.assign("u1", events("a", "b"))
-    dynamodb.delete_item(TableName=history_table, Key={"userId": {"S": "u1"}, "sk": {"S": f"seq#{1:020d}"}})
+    dynamodb.delete_item(TableName=history_table, Key={"userId": {"S": "u1"}, "sk": {"S": "event#a"}})
     plan = history.plan_resume("u1", 0)
     assert (plan.resync, plan.latest_seq) == (True, 2)
 
@@ -97,9 +98,7 @@ def test_history_items_expire_after_the_configured_ttl(dynamodb: Any, history_ta
     """``ttl`` is now + HISTORY_TTL_SECONDS on the kept event."""
     store = HistoryStore(dynamodb, history_table, ttl_seconds=60, clock=lambda: 1000.0)
     store.assign("u1", events("a"))
-    item = dynamodb.get_item(
-        TableName=history_table, Key={"userId": {"S": "u1"}, "sk": {"S": f"seq#{1:020d}"}}
-    )
+    item = dynamodb.get_item(TableName=history_table, Key={"userId": {"S": "u1"}, "sk": {"S": "event#a"}})
     assert item["Item"]["ttl"] == {"N": "1060"}
 
 
@@ -109,20 +108,24 @@ def count_calls(client: Any) -> list[str]:
     return calls
 
 
-def test_new_events_cost_one_put_each_plus_three_calls(aws_env: str, history_table: str) -> None:
-    """10 new events of one user: BatchGetItem + UpdateItem + 10 PutItem + BatchWriteItem."""
+def test_new_events_cost_one_put_each_plus_one_update_and_no_read(aws_env: str, history_table: str) -> None:
+    """10 new events of one user: UpdateItem + 10 conditional PutItem, nothing else."""
     client = boto3.client("dynamodb", endpoint_url=aws_env, region_name=REGION)
     calls = count_calls(client)
     HistoryStore(client, history_table).assign("u1", events(*(f"e{i}" for i in range(10))))
-    assert sorted(set(calls)) == ["BatchGetItem", "BatchWriteItem", "PutItem", "UpdateItem"]
-    assert len(calls) == 13
+    assert calls == ["UpdateItem"] + ["PutItem"] * 10
 
 
-def test_redelivered_batch_costs_two_calls(aws_env: str, history_table: str) -> None:
-    """A redelivered batch allocates nothing: BatchGetItem + BatchWriteItem."""
+def test_redelivered_event_costs_no_read_and_leaves_no_gap(
+    aws_env: str, history: HistoryStore, history_table: str
+) -> None:
+    """Redelivered b: its failed condition returns its seq; the seq it allocated is kept as
+    skipped, so a client at 2 resumes with c (no resync)."""
+    history.assign("u1", events("a", "b"))
     client = boto3.client("dynamodb", endpoint_url=aws_env, region_name=REGION)
-    store = HistoryStore(client, history_table)
-    store.assign("u1", events(*(f"e{i}" for i in range(10))))
     calls = count_calls(client)
-    store.assign("u1", events(*(f"e{i}" for i in range(10))))
-    assert calls == ["BatchGetItem", "BatchWriteItem"]
+    store = HistoryStore(client, history_table)
+    assert store.assign("u1", events("b", "c")) == {"b": 2, "c": 4}
+    assert calls == ["UpdateItem", "PutItem", "PutItem", "PutItem"]
+    plan = store.plan_resume("u1", 2)
+    assert (plan.resync, [e.event_id for e in plan.events], plan.latest_seq) == (False, ["c"], 4)

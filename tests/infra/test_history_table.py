@@ -1,4 +1,5 @@
-"""The history table: keys userId/sk, TTL on ``ttl``, on-demand, PITR, named by CloudFormation."""
+"""The history table: keys userId/sk, the bySeq local index, TTL on ``ttl``, on-demand, PITR,
+named by CloudFormation."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def _history(synthesized: Synthesized) -> dict[str, Any]:
 
 
 def test_history_is_keyed_by_user_and_sort_key(synthesized: Synthesized) -> None:
-    """PK ``userId`` (S), SK ``sk`` (S): one range query replays a user's events in seq order."""
+    """PK ``userId`` (S), SK ``sk`` (S): one item per event id (the claim is the kept event)."""
     properties = _history(synthesized)["Properties"]
     assert properties["KeySchema"] == [
         {"AttributeName": "userId", "KeyType": "HASH"},
@@ -24,7 +25,22 @@ def test_history_is_keyed_by_user_and_sort_key(synthesized: Synthesized) -> None
     assert {(a["AttributeName"], a["AttributeType"]) for a in properties["AttributeDefinitions"]} == {
         ("userId", "S"),
         ("sk", "S"),
+        ("seq", "N"),
     }
+
+
+def test_history_has_a_local_index_by_seq(synthesized: Synthesized) -> None:
+    """``bySeq`` (userId, seq), all attributes: a resume is one strongly consistent range query."""
+    assert _history(synthesized)["Properties"]["LocalSecondaryIndexes"] == [
+        {
+            "IndexName": "bySeq",
+            "KeySchema": [
+                {"AttributeName": "userId", "KeyType": "HASH"},
+                {"AttributeName": "seq", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
 
 
 def test_history_expires_by_ttl(synthesized: Synthesized) -> None:

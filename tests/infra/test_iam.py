@@ -38,9 +38,9 @@ def _arn(synthesized: Synthesized, construct: Any) -> str:
     return json.dumps({"Fn::GetAtt": [synthesized.logical_id(construct), "Arn"]}, sort_keys=True)
 
 
-def _index_arn(synthesized: Synthesized) -> str:
-    table = synthesized.logical_id(synthesized.stack.connections.table)
-    return json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, "/index/GSI1"]]}, sort_keys=True)
+def _index_arn(synthesized: Synthesized, construct: Any = None, index: str = "GSI1") -> str:
+    table = synthesized.logical_id(construct or synthesized.stack.connections.table)
+    return json.dumps({"Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, f"/index/{index}"]]}, sort_keys=True)
 
 
 def test_each_function_writes_only_its_own_log_group(synthesized: Synthesized) -> None:
@@ -78,7 +78,8 @@ def test_disconnect_may_only_delete_connections_and_announce_presence(synthesize
 
 def test_the_dispatcher_queries_the_index_and_posts_on_this_stage_only(synthesized: Synthesized) -> None:
     """dispatcher: Query on GSI1, DeleteItem on the table, POST @connections on this stage, its queues,
-    and reading/writing the history table (no Scan, no DeleteItem there)."""
+    and on the history table the counter update, the conditional puts and the fallback read
+    (no Query, Scan, batch or DeleteItem there)."""
     stack = synthesized.stack
     api = synthesized.logical_id(stack.websocket.api)
     connections = {
@@ -100,10 +101,9 @@ def test_the_dispatcher_queries_the_index_and_posts_on_this_stage_only(synthesiz
     queue = _arn(synthesized, stack.pipeline.queue)
     history = _arn(synthesized, stack.history.table)
     assert _grants(synthesized, "dispatcher") == {
-        ("dynamodb:BatchGetItem", history),
         ("dynamodb:UpdateItem", history),
         ("dynamodb:PutItem", history),
-        ("dynamodb:BatchWriteItem", history),
+        ("dynamodb:GetItem", history),
         ("dynamodb:Query", _index_arn(synthesized)),
         ("dynamodb:DeleteItem", _arn(synthesized, stack.connections.table)),
         ("execute-api:ManageConnections", json.dumps(connections, sort_keys=True)),
@@ -173,8 +173,8 @@ def test_api_gateway_may_invoke_only_the_route_functions(synthesized: Synthesize
 
 
 def test_default_reads_its_row_and_the_history_and_posts_on_this_stage(synthesized: Synthesized) -> None:
-    """default: GetItem on connections, Query on GSI1, GetItem + Query on history, ManageConnections;
-    no writes."""
+    """default: GetItem on connections, Query on GSI1, GetItem (the counter) on history, Query on its
+    bySeq index, ManageConnections; no writes."""
     stack = synthesized.stack
     history = _arn(synthesized, stack.history.table)
     grants = _grants(synthesized, "default")
@@ -182,6 +182,6 @@ def test_default_reads_its_row_and_the_history_and_posts_on_this_stage(synthesiz
         ("dynamodb:GetItem", _arn(synthesized, stack.connections.table)),
         ("dynamodb:Query", _index_arn(synthesized)),
         ("dynamodb:GetItem", history),
-        ("dynamodb:Query", history),
+        ("dynamodb:Query", _index_arn(synthesized, stack.history.table, "bySeq")),
     }
     assert {a for a, _ in grants if not a.startswith("dynamodb:")} == {"execute-api:ManageConnections"}

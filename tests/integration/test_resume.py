@@ -113,10 +113,12 @@ def test_resume_beyond_history_yields_one_resync(local_stack: StackUrls) -> None
 
     async def scenario(session: aiohttp.ClientSession) -> dict[str, Any]:
         ws = await _connect(session, local_stack, user)
+        received = []
         for item in ("f1", "f2"):
             await asyncio.to_thread(_emit, local_stack, user, item)
-            await _next_frame(ws)
-        key = {"userId": {"S": user}, "sk": {"S": f"seq#{1:020d}"}}
+            received.append(await _next_frame(ws))
+        first = next(f for f in received if f["seq"] == 1)
+        key = {"userId": {"S": user}, "sk": {"S": f"event#{first['id']}"}}  # as TTL would
         await asyncio.to_thread(dynamodb.delete_item, TableName=DEFAULT_HISTORY_TABLE, Key=key)
         await ws.send_str(json.dumps({"action": "resume", "since": 0}))
         frame = await _next_frame(ws)

@@ -78,3 +78,9 @@ def test_reset_starts_from_zero() -> None:
 def test_request_units(operation: str, params: dict[str, Any], units: tuple[float, float]) -> None:
     """Reads are half a unit (a whole one when consistent), writes one; batches count items."""
     assert request_units(operation, params) == units
+
+
+def test_a_put_into_a_local_index_is_billed_twice() -> None:
+    """An item carrying the local index's sort key is written to the index too; one without is not."""
+    assert request_units("PutItem", {"Item": {"seq": {"N": "1"}}}, local_index_key="seq") == (0.0, 2.0)
+    assert request_units("PutItem", {"Item": {"lastSeq": {"N": "1"}}}, local_index_key="seq") == (0.0, 1.0)

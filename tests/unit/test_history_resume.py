@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from healthcoach_realtime.history.keys import HistoryEvent, history_event_from_item, seq_sk
+from healthcoach_realtime.history.keys import HistoryEvent, SkippedSeq, entry_from_item, skipped_item
 from healthcoach_realtime.history.resume import MAX_REPLAY, plan_resume, resync_frame
 
 
-def kept(*seqs: int) -> list[HistoryEvent]:
+def kept(*seqs: int) -> list[HistoryEvent | SkippedSeq]:
     return [HistoryEvent("u1", s, f"e{s}", "foodLogCreated", {"n": s}, "2026-11-29T10:00:00Z") for s in seqs]
-
-
-def test_seq_sort_keys_sort_numerically() -> None:
-    """Sort keys of seqs 9, 10 and 100 compare as the numbers do."""
-    assert seq_sk(9) < seq_sk(10) < seq_sk(100)
 
 
 def test_history_item_round_trips() -> None:
     """A history item reads back as the same event, data included."""
     event = HistoryEvent("u1", 7, "e7", "foodLogCreated", {"kcal": 420, "name": "café"}, "t")
-    assert history_event_from_item(dict(event.history_item(ttl=1))) == event
+    assert entry_from_item(dict(event.item(ttl=1))) == event
+
+
+def test_skipped_item_reads_back_as_a_skipped_seq() -> None:
+    """A ``skip#`` item is a seq without an event."""
+    assert entry_from_item(dict(skipped_item("u1", 9, ttl=1))) == SkippedSeq(9)
 
 
 def test_frame_carries_seq_next_to_id() -> None:
@@ -42,6 +42,12 @@ def test_up_to_date_client_gets_nothing() -> None:
     """A client that saw the latest seq gets neither events nor resync."""
     plan = plan_resume(7, 7, [])
     assert (plan.resync, plan.events) == (False, ())
+
+
+def test_skipped_seqs_count_as_kept_but_replay_nothing() -> None:
+    """A seq a duplicate left unused (skip#) is no gap: the events around it are replayed."""
+    plan = plan_resume(4, 7, [SkippedSeq(5), *kept(6, 7)])
+    assert (plan.resync, [e.seq for e in plan.events]) == (False, [6, 7])
 
 
 def test_expired_head_means_resync() -> None:

@@ -1,8 +1,11 @@
 """The history table's items, one table per deployment, partitioned by user. Pure.
 
-PK ``userId``; SK ``counter`` (``lastSeq``: the last seq handed out), ``event#<id>`` (the seq an
-event id got, so a redelivered event keeps it) and ``seq#<20 digits>`` (the event itself, sorted
-by seq so a resume is one range query). Every item but the counter carries ``ttl``.
+PK ``userId``; SK ``counter`` (``lastSeq``: the last seq handed out), ``event#<id>`` (one
+delivered event with the ``seq`` it got: the same item makes a redelivered event keep its seq and
+is what a resume replays) and ``skip#<20 digits>`` (a seq allocated and then not used, because a
+duplicate turned out to have one already; kept so the seqs in the table stay contiguous). The
+local secondary index ``bySeq`` (sort key ``seq``; the counter has none, so it is not in it)
+serves resumes: one range query in seq order. Every item but the counter carries ``ttl``.
 """
 
 from __future__ import annotations
@@ -12,28 +15,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from healthcoach_realtime.frames import event_frame
+from healthcoach_realtime.resources import HISTORY_BY_SEQ_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 __all__ = [
+    "BY_SEQ_INDEX",
     "COUNTER_SK",
-    "MAX_SEQ",
     "HistoryEvent",
+    "SkippedSeq",
     "counter_key",
+    "entry_from_item",
     "event_key",
-    "history_event_from_item",
-    "seq_sk",
+    "skipped_item",
 ]
 
 COUNTER_SK = "counter"
+BY_SEQ_INDEX = HISTORY_BY_SEQ_INDEX
 SEQ_DIGITS = 20
-MAX_SEQ = 10**SEQ_DIGITS - 1
-
-
-def seq_sk(seq: int) -> str:
-    """Zero-padded, so the string order of sort keys is the numeric order of seqs."""
-    return f"seq#{seq:0{SEQ_DIGITS}d}"
 
 
 def counter_key(user_id: str) -> dict[str, AttributeValueTypeDef]:
@@ -42,7 +42,7 @@ def counter_key(user_id: str) -> dict[str, AttributeValueTypeDef]:
 
 
 def event_key(user_id: str, event_id: str) -> dict[str, AttributeValueTypeDef]:
-    """The key of the item remembering which seq ``event_id`` got."""
+    """The key of the item that holds ``event_id`` and its seq."""
     return {"userId": {"S": user_id}, "sk": {"S": f"event#{event_id}"}}
 
 
@@ -61,17 +61,11 @@ class HistoryEvent:
         """The browser frame, identical to the live one."""
         return event_frame(self.type, self.data, self.event_id, self.time, seq=self.seq)
 
-    def dedupe_item(self, ttl: int) -> dict[str, AttributeValueTypeDef]:
-        """``event#<id>`` -> seq."""
-        return {**event_key(self.user_id, self.event_id), "seq": {"N": str(self.seq)}, "ttl": {"N": str(ttl)}}
-
-    def history_item(self, ttl: int) -> dict[str, AttributeValueTypeDef]:
-        """``seq#<seq>`` -> the event (``data`` as a JSON string: any shape, stored verbatim)."""
+    def item(self, ttl: int) -> dict[str, AttributeValueTypeDef]:
+        """``event#<id>`` with its seq and the event (``data`` as a JSON string: stored verbatim)."""
         return {
-            "userId": {"S": self.user_id},
-            "sk": {"S": seq_sk(self.seq)},
+            **event_key(self.user_id, self.event_id),
             "seq": {"N": str(self.seq)},
-            "eventId": {"S": self.event_id},
             "type": {"S": self.type},
             "data": {"S": json.dumps(self.data, separators=(",", ":"), ensure_ascii=False)},
             "time": {"S": self.time},
@@ -79,12 +73,33 @@ class HistoryEvent:
         }
 
 
-def history_event_from_item(item: dict[str, Any]) -> HistoryEvent:
-    """Read a ``seq#`` item back."""
+@dataclass(frozen=True)
+class SkippedSeq:
+    """A seq that was allocated and never given to an event: no gap for a resuming client."""
+
+    seq: int
+
+
+def skipped_item(user_id: str, seq: int, ttl: int) -> dict[str, AttributeValueTypeDef]:
+    """``skip#<seq>``: in ``bySeq`` like an event, replayed as nothing."""
+    return {
+        "userId": {"S": user_id},
+        "sk": {"S": f"skip#{seq:0{SEQ_DIGITS}d}"},
+        "seq": {"N": str(seq)},
+        "ttl": {"N": str(ttl)},
+    }
+
+
+def entry_from_item(item: dict[str, Any]) -> HistoryEvent | SkippedSeq:
+    """Read an ``event#`` or ``skip#`` item back."""
+    sort_key = str(item["sk"]["S"])
+    seq = int(item["seq"]["N"])
+    if not sort_key.startswith("event#"):
+        return SkippedSeq(seq)
     return HistoryEvent(
         user_id=item["userId"]["S"],
-        seq=int(item["seq"]["N"]),
-        event_id=item["eventId"]["S"],
+        seq=seq,
+        event_id=sort_key.removeprefix("event#"),
         type=item["type"]["S"],
         data=json.loads(item["data"]["S"]),
         time=item["time"]["S"],

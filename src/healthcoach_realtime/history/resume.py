@@ -2,9 +2,10 @@
 
 A client that last saw ``since`` gets every kept event with a larger seq, in seq order. It is
 told to refetch (one ``resync`` frame, then nothing replayed) when events it missed may be gone:
-the first kept event after ``since`` is not ``since + 1`` (expired by TTL, or, harmlessly, a
-seq number wasted by a lost duplicate race), nothing is kept but the counter moved on, the
-client claims a seq never handed out (history lost), or more than ``MAX_REPLAY`` events are due.
+the first kept entry after ``since`` is not ``since + 1`` (expired by TTL, or, harmlessly, a
+seq allocated by a dispatcher that crashed before using it), nothing is kept but the counter
+moved on, the client claims a seq never handed out (history lost), or more than ``MAX_REPLAY``
+entries are due. Skipped seqs (``SkippedSeq``) keep the kept seqs contiguous and replay as nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from healthcoach_realtime.history.keys import HistoryEvent
+from healthcoach_realtime.history.keys import HistoryEvent, SkippedSeq
 
 __all__ = ["MAX_REPLAY", "ResumePlan", "plan_resume", "resync_frame"]
 
@@ -35,12 +36,13 @@ def resync_frame(latest_seq: int) -> dict[str, Any]:
     return {"type": "resync", "latestSeq": latest_seq}
 
 
-def plan_resume(since: int, latest_seq: int, kept: Sequence[HistoryEvent]) -> ResumePlan:
-    """``kept``: the user's kept events with seq > ``since``, ascending (at most MAX_REPLAY + 1)."""
+def plan_resume(since: int, latest_seq: int, kept: Sequence[HistoryEvent | SkippedSeq]) -> ResumePlan:
+    """``kept``: the user's kept entries with seq > ``since``, ascending (at most MAX_REPLAY + 1)."""
     if since > latest_seq:
         return ResumePlan(resync=True, latest_seq=latest_seq)
     if since == latest_seq and not kept:
         return ResumePlan(resync=False, latest_seq=latest_seq)
     if not kept or kept[0].seq != since + 1 or len(kept) > MAX_REPLAY:
         return ResumePlan(resync=True, latest_seq=latest_seq)
-    return ResumePlan(resync=False, latest_seq=max(latest_seq, kept[-1].seq), events=tuple(kept))
+    events = tuple(e for e in kept if isinstance(e, HistoryEvent))
+    return ResumePlan(resync=False, latest_seq=max(latest_seq, kept[-1].seq), events=events)

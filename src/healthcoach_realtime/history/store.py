@@ -1,11 +1,12 @@
 """``HistoryStore``: seq assignment and the replay log in DynamoDB (keys in ``keys``).
 
-Assigning seqs to one user's k new events (of a batch) costs k + 3 calls: one BatchGetItem of
-their ``event#`` items (a redelivered event keeps its seq), one ``ADD lastSeq :k`` returning the
-new value (k consecutive seqs, atomically), one conditional PutItem per new ``event#`` item
-(``attribute_not_exists``: a concurrent delivery of the same event that claimed it first wins,
-and the loser reads the winner's seq), one BatchWriteItem of the ``seq#`` items. A lost race
-wastes the seq it allocated: seqs are strictly increasing per user, not necessarily contiguous.
+Assigning seqs to one user's k events (of a batch) costs k + 1 writes and no read: one
+``ADD lastSeq :k`` returning the new value (k consecutive seqs, atomically), then one PutItem
+per event of its ``event#<id>`` item, conditional on ``attribute_not_exists``: the item is at once
+the claim on the event id and the kept event. An event that already has a seq (redelivered by
+SQS, or delivered twice by EventBridge, even concurrently) fails the condition, and the failure
+itself returns the item (``ReturnValuesOnConditionCheckFailure``), so it keeps its seq without a
+read; the seq it had allocated is recorded as skipped, so kept seqs stay contiguous for resumes.
 TransactWriteItems is avoided on purpose: it costs twice the write units, and moto deep-copies
 the whole table per transaction (slow as history grows, and not thread-safe).
 """
@@ -19,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from healthcoach_realtime.history.keys import (
-    MAX_SEQ,
+    BY_SEQ_INDEX,
     HistoryEvent,
+    SkippedSeq,
     counter_key,
+    entry_from_item,
     event_key,
-    history_event_from_item,
-    seq_sk,
+    skipped_item,
 )
 from healthcoach_realtime.history.resume import MAX_REPLAY, ResumePlan, plan_resume
 from healthcoach_realtime.settings import DEFAULT_HISTORY_TTL_SECONDS
@@ -33,9 +35,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = ["HistoryStore", "NewEvent"]
-
-_BATCH_WRITE_ITEMS = 25
-_BATCH_GET_KEYS = 100
 
 # (event_id, type, data, time) of one event of the user, in dispatch order.
 NewEvent = tuple[str, str, Any, str]
@@ -58,65 +57,45 @@ class HistoryStore:
         self._clock = clock
 
     def assign(self, user_id: str, events: Sequence[NewEvent]) -> dict[str, int]:
-        """Event id -> seq for one user's events, recording new ones in the history first."""
-        assigned: dict[str, int] = {}
+        """Event id -> seq for one user's events, each recorded in the history before it returns."""
         unique = list({e[0]: e for e in events}.values())
-        for start in range(0, len(unique), _BATCH_GET_KEYS):
-            assigned |= self._assign_chunk(user_id, unique[start : start + _BATCH_GET_KEYS])
-        return assigned
+        if not unique:
+            return {}
+        first = self._allocate(user_id, len(unique)) - len(unique) + 1
+        # In seq order, one at a time: a concurrent resume never sees seq n + 1 kept before n.
+        return {
+            event_id: self._claim(HistoryEvent(user_id, first + offset, event_id, event_type, data, at))
+            for offset, (event_id, event_type, data, at) in enumerate(unique)
+        }
 
-    def _assign_chunk(self, user_id: str, events: Sequence[NewEvent]) -> dict[str, int]:
-        assigned = self._known_seqs(user_id, [e[0] for e in events])
-        new = [e for e in events if e[0] not in assigned]
-        if new:
-            last = self._allocate(user_id, len(new))
-            for offset, (event_id, *_rest) in enumerate(new):
-                assigned[event_id] = self._claim(user_id, event_id, last - len(new) + 1 + offset)
-        records = [HistoryEvent(user_id, assigned[e[0]], *e) for e in events]
-        self._write_history(records)
-        return assigned
-
-    def _claim(self, user_id: str, event_id: str, seq: int) -> int:
-        """Give ``event_id`` this seq unless a concurrent delivery gave it one first (then that)."""
-        item = HistoryEvent(user_id, seq, event_id, "", None, "").dedupe_item(self._ttl())
+    def _claim(self, event: HistoryEvent) -> int:
+        """Keep ``event`` with its seq, unless the event id already has one (then that one)."""
         try:
             self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(sk)"
+                TableName=self._table,
+                Item=event.item(self._ttl()),
+                ConditionExpression="attribute_not_exists(sk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            known = self._known_seqs(user_id, [event_id])
-            if event_id not in known:
-                raise
-            return known[event_id]
-        return seq
+            existing: Any = exc.response.get("Item") or self._kept_item(event.user_id, event.event_id)
+            self._client.put_item(
+                TableName=self._table, Item=skipped_item(event.user_id, event.seq, self._ttl())
+            )
+            return int(existing["seq"]["N"])
+        return event.seq
 
-    def _write_history(self, records: Sequence[HistoryEvent]) -> None:
-        """Put the ``seq#`` items, known ones again (idempotent: heals a crash after the claim)."""
-        ttl = self._ttl()
-        requests: list[Any] = [{"PutRequest": {"Item": r.history_item(ttl)}} for r in records]
-        for start in range(0, len(requests), _BATCH_WRITE_ITEMS):
-            pending: Any = {self._table: requests[start : start + _BATCH_WRITE_ITEMS]}
-            while pending:
-                response = self._client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or None
+    def _kept_item(self, user_id: str, event_id: str) -> dict[str, Any]:
+        """The winner's item when the failed condition did not return it (older DynamoDB APIs)."""
+        response = self._client.get_item(
+            TableName=self._table, Key=event_key(user_id, event_id), ConsistentRead=True
+        )
+        return dict(response["Item"])
 
     def _ttl(self) -> int:
         return int(self._clock()) + self._ttl_seconds
-
-    def _known_seqs(self, user_id: str, event_ids: Sequence[str]) -> dict[str, int]:
-        """The seqs already given to any of ``event_ids`` (strongly consistent)."""
-        known: dict[str, int] = {}
-        for start in range(0, len(event_ids), _BATCH_GET_KEYS):
-            keys = [event_key(user_id, e) for e in event_ids[start : start + _BATCH_GET_KEYS]]
-            request: Any = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self._client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    known[str(item["sk"]["S"]).removeprefix("event#")] = int(item["seq"]["N"])
-                request = response.get("UnprocessedKeys") or None
-        return known
 
     def _allocate(self, user_id: str, count: int) -> int:
         """Reserve ``count`` consecutive seqs; returns the last one."""
@@ -135,29 +114,28 @@ class HistoryStore:
         item = response.get("Item")
         return int(item["lastSeq"]["N"]) if item else 0
 
-    def kept_after(self, user_id: str, since: int, limit: int = MAX_REPLAY + 1) -> list[HistoryEvent]:
-        """Kept events with seq > ``since``, ascending, at most ``limit``."""
-        events: list[HistoryEvent] = []
+    def kept_after(
+        self, user_id: str, since: int, limit: int = MAX_REPLAY + 1
+    ) -> list[HistoryEvent | SkippedSeq]:
+        """Kept entries with seq > ``since``, ascending, at most ``limit`` (``bySeq``, consistent)."""
+        entries: list[HistoryEvent | SkippedSeq] = []
         start: Any = None
-        while len(events) < limit:
+        while len(entries) < limit:
             kwargs: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
             response = self._client.query(
                 TableName=self._table,
-                KeyConditionExpression="userId = :u AND sk BETWEEN :lo AND :hi",
-                ExpressionAttributeValues={
-                    ":u": {"S": user_id},
-                    ":lo": {"S": seq_sk(since + 1)},
-                    ":hi": {"S": seq_sk(MAX_SEQ)},
-                },
+                IndexName=BY_SEQ_INDEX,
+                KeyConditionExpression="userId = :u AND seq > :since",
+                ExpressionAttributeValues={":u": {"S": user_id}, ":since": {"N": str(since)}},
                 ConsistentRead=True,
-                Limit=limit - len(events),
+                Limit=limit - len(entries),
                 **kwargs,
             )
-            events += [history_event_from_item(item) for item in response.get("Items", [])]
+            entries += [entry_from_item(item) for item in response.get("Items", [])]
             start = response.get("LastEvaluatedKey")
             if not start:
                 break
-        return events
+        return entries
 
     def plan_resume(self, user_id: str, since: int) -> ResumePlan:
         """What a client resuming after ``since`` gets: the counter read, then the log."""

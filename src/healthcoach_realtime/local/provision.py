@@ -17,6 +17,7 @@ from healthcoach_realtime.resources import (
     DISPATCH_QUEUE,
     DISPATCH_RULE,
     DISPATCH_VISIBILITY_TIMEOUT_SECONDS,
+    HISTORY_BY_SEQ_INDEX,
     MAX_RECEIVE_COUNT,
     DataTable,
     dispatch_rule_pattern,
@@ -64,17 +65,29 @@ def create_connections_table(client: DynamoDBClient, table_name: str) -> None:
 
 
 def create_history_table(client: DynamoDBClient, table_name: str) -> None:
-    """PK ``userId``, SK ``sk`` (counter, ``event#<id>``, ``seq#<seq>``; see history.keys), TTL on ``ttl``."""
+    """PK ``userId``, SK ``sk`` (counter, ``event#<id>``, ``skip#<seq>``; see history.keys), the
+    ``bySeq`` local index (sort key ``seq``), TTL on ``ttl``: as ``infra`` defines it."""
     client.create_table(
         TableName=table_name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
             {"AttributeName": "userId", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "seq", "AttributeType": "N"},
         ],
         KeySchema=[
             {"AttributeName": "userId", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": HISTORY_BY_SEQ_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "userId", "KeyType": "HASH"},
+                    {"AttributeName": "seq", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
     )
     client.update_time_to_live(
