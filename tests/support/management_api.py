@@ -7,6 +7,7 @@ can be told how to answer, in order::
     with ManagementApiFake() as api:
         api.script("c1", 429, 429)          # two throttles, then 200
         api.script("c2", then=410)          # gone, every time
+        api.faults(0.3, seed=7)             # any POST: 30 % 429/500 or a reset TCP connection
         ... WS_API_ENDPOINT=api.endpoint ...
         assert api.frames("c1") == [b'{"type":...}']
 """
@@ -14,6 +15,9 @@ can be told how to answer, in order::
 from __future__ import annotations
 
 import json
+import random
+import socket
+import struct
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -22,9 +26,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["ManagementApiFake", "Post"]
+__all__ = ["RESET", "ManagementApiFake", "Post"]
 
 STAGE = "test"
+# ``Post.status`` of a POST answered by resetting the TCP connection (no HTTP status at all).
+RESET = 0
 # What AWS sends with each status: x-amzn-ErrorType and a JSON message.
 _ERRORS = {
     403: ("ForbiddenException", "Forbidden"),
@@ -58,11 +64,18 @@ class _Server(ThreadingHTTPServer):
         self.rendezvous: set[str] = set()
         self.barrier: threading.Barrier | None = None
         self.rendezvous_failed = False
+        self.fault_rate = 0.0
+        self.fault_answers: tuple[int, ...] = ()
+        self.fault_rng = random.Random(0)
 
     def answer_for(self, connection_id: str) -> int:
         with self.lock:
             script = self.scripts[connection_id]
-            return script.popleft() if script else self.then.get(connection_id, 200)
+            if script:
+                return script.popleft()
+            if self.fault_answers and self.fault_rng.random() < self.fault_rate:
+                return self.fault_rng.choice(self.fault_answers)
+            return self.then.get(connection_id, 200)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -90,9 +103,18 @@ class _Handler(BaseHTTPRequestHandler):
         if status == 200:
             self._reply(200, None)
             return
+        if status == RESET:
+            self._reset()
+            return
         error_type, message = _ERRORS.get(status, ("UnknownError", "error"))
         with_type = connection_id not in self.server.without_error_type
         self._reply(status, {"message": message}, error_type if with_type else None)
+
+    def _reset(self) -> None:
+        """Close with SO_LINGER 0: the client reads a TCP RST where the response should be."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
 
     def do_GET(self) -> None:
         self._reply(200, {"ConnectedAt": "2026-01-01T00:00:00.000Z", "Identity": {"SourceIp": "127.0.0.1"}})
@@ -136,6 +158,14 @@ class ManagementApiFake:
             self._server.then[connection_id] = then
             if not error_type:
                 self._server.without_error_type.add(connection_id)
+
+    def faults(self, rate: float, *, answers: tuple[int, ...] = (429, 500, RESET), seed: int = 0) -> None:
+        """Answer a ``rate`` fraction of unscripted POSTs with one of ``answers`` (``RESET`` resets
+        the connection), drawn from a ``seed``-ed RNG, so a failure reproduces from its seed."""
+        with self._server.lock:
+            self._server.fault_rate = rate
+            self._server.fault_answers = answers
+            self._server.fault_rng = random.Random(seed)
 
     def rendezvous(self, *connection_ids: str, timeout: float = 5.0) -> None:
         """Hold each POST to these connections until all of them are in flight at once.
