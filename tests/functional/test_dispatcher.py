@@ -215,6 +215,24 @@ def test_forbidden_is_permanent_not_retried(
     assert len(api.posts("b1=")) == 1
 
 
+def test_refused_record_is_dead_lettered_not_dropped(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake, sqs: Any, dead_letter_queue: str
+) -> None:
+    """A 413 from one of two connections: the other gets the frame, the record lands in the DLQ
+    unchanged with the status and connection in its reason."""
+    connect(store, "u1", "ok=", "refuses=")
+    api.script("refuses=", then=413)
+    record = sqs_record(envelope("foodLogDeleted", "u1", {"id": "f1"}), message_id="m-413")
+    assert invoke(dispatcher, sqs_event(record)) == {"batchItemFailures": []}
+    assert [frame(b)["id"] for b in api.frames("ok=")] == [json.loads(record["body"])["id"]]
+    messages = sqs.receive_message(
+        QueueUrl=dead_letter_queue, MessageAttributeNames=["All"], WaitTimeSeconds=1
+    )["Messages"]
+    assert [m["Body"] for m in messages] == [record["body"]]
+    reason = messages[0]["MessageAttributes"]["reason"]["StringValue"]
+    assert ("413" in reason, "refuses=" in reason) == (True, True)
+
+
 def test_invalid_event_is_dead_lettered_with_its_reason(
     dispatcher: ModuleType,
     store: ConnectionStore,

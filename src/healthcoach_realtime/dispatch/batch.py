@@ -1,13 +1,14 @@
 """``dispatch_batch``: one SQS batch of domain events to every open connection of their users.
 
-Invalid records are dead-lettered (not retried); each user's events get their ``seq`` and are
-recorded in the history (``history.store``) before that user's connections are looked up, once per
-batch: a client resuming concurrently either finds an event in the history or is already in the
-connections the event is posted to; posts run concurrently; a 410 removes the connection; a
-record still failing after the retries is reported in ``batchItemFailures`` so SQS redelivers
-it (then dead-letters it after ``MAX_RECEIVE_COUNT``). Delivery is at least once: a
-redelivered record (same ``seq``) reaches again the connections that already had it, and the
-browser drops the duplicate by the frame's ``id``.
+Invalid records are dead-lettered (not retried), and so is a record that a connection refused
+for good (403, 413: resending cannot help, and dropping it would lose it silently). Each user's
+events get their ``seq`` and are recorded in the history (``history.store``) before that user's
+connections are looked up, once per batch: a client resuming concurrently either finds an event
+in the history or is already in the connections the event is posted to. Posts run concurrently;
+a 410 removes the connection; a record still failing after the retries is reported in
+``batchItemFailures`` so SQS redelivers it (then dead-letters it after ``MAX_RECEIVE_COUNT``).
+Delivery is at least once: a redelivered record (same ``seq``) reaches again the connections
+that already had it, and the browser drops the duplicate by the frame's ``id``.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def dispatch_batch(
         targets = [(cid, events) for events, ids in prepared.values() for cid in ids]
         deliveries = deliver_all(management, targets, executor=executor, policy=policy, sleep=sleep)
     _log_deliveries(deliveries)
+    undead_lettered += _park_refused(dead_letters, records, deliveries)
     removed = _remove_gone(store, deliveries)
     report = summarize(
         records,
@@ -133,6 +135,26 @@ def _log_deliveries(deliveries: list[Delivery]) -> None:
                     "attempts": d.attempts,
                 },
             )
+
+
+def _park_refused(
+    dead_letters: DeadLetterQueue, records: list[DispatchEvent | InvalidRecord], deliveries: list[Delivery]
+) -> list[str]:
+    """Dead-letter each record a connection refused for good (once, naming the first refusal);
+    returns the ids of those the DLQ did not take, for SQS to redeliver."""
+    refusals: dict[str, Delivery] = {}
+    for d in deliveries:
+        if d.outcome is Outcome.PERMANENT:
+            refusals.setdefault(d.message_id, d)
+    not_parked = []
+    for record in records:
+        refusal = refusals.get(record.message_id)
+        if refusal is None or not isinstance(record, DispatchEvent):
+            continue
+        reason = f"PostToConnection answered {refusal.status} for connection {refusal.connection_id}"
+        if not dead_letters.park(record.body, reason, record_id=record.message_id):
+            not_parked.append(record.message_id)
+    return not_parked
 
 
 def _remove_gone(store: ConnectionStore, deliveries: list[Delivery]) -> int:

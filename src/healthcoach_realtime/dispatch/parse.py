@@ -30,6 +30,7 @@ class DispatchEvent:
     data: dict[str, Any]
     time: str
     frame: bytes = field(default=b"", repr=False, compare=False)
+    body: str = field(default="", repr=False, compare=False)  # the SQS body, to dead-letter it
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def parse_record(record: Mapping[str, Any]) -> DispatchEvent | InvalidRecord:
         data=detail["data"],
         time=envelope["time"],
         frame=frame,
+        body=body,
     )
 
 
