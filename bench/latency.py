@@ -110,7 +110,9 @@ async def _measure(port: int, connections: int, users: int, events: int) -> dict
         async def read(ws: aiohttp.ClientWebSocketResponse) -> None:
             async for message in ws:
                 if message.type == aiohttp.WSMsgType.TEXT:
-                    arrivals.setdefault(json.loads(message.data)["id"], time.perf_counter())
+                    frame = json.loads(message.data)
+                    if "id" in frame:  # not presence and other control frames
+                        arrivals.setdefault(frame["id"], time.perf_counter())
                     arrived.set()
 
         readers = [asyncio.create_task(read(ws)) for ws in sockets]

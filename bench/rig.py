@@ -7,6 +7,7 @@ Both sides use boto3 clients with the same configuration (``clients.py``), each 
 from __future__ import annotations
 
 import inspect
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -66,7 +67,17 @@ class Rig:
             self.counter.local_index_keys[history_table] = "seq"  # the bySeq index
             self._dispatch_args["history"] = HistoryStore(self.dynamodb, history_table)
         self.executor = ThreadPoolExecutor(max_workers=BASELINE_WORKERS)
+        self.network_delay: dict[str, float] = {}  # service -> seconds added to each call
+        for client in (self.dynamodb, self.management):
+            client.meta.events.register("before-send", self._wait_for_the_network)
         logger.setLevel("WARNING")  # one INFO line per batch would be the benchmark's output
+
+    def _wait_for_the_network(self, request: Any, **_: Any) -> None:
+        """Sleep (releasing the GIL, as a socket wait does) for the modeled round trip, if any."""
+        service = "apigatewaymanagementapi" if "@connections" in request.url else "dynamodb"
+        delay = self.network_delay.get(service, 0.0)
+        if delay:
+            time.sleep(delay)
 
     def run_ours(self, envelopes: list[dict[str, Any]]) -> None:
         """The dispatcher over the SQS batches these envelopes arrive in."""
