@@ -13,7 +13,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["AskPresence", "Invalid", "Ping", "Resume", "error_frame", "parse_message", "pong_frame"]
+__all__ = [
+    "MAX_SINCE",
+    "AskPresence",
+    "Invalid",
+    "Ping",
+    "Resume",
+    "error_frame",
+    "parse_message",
+    "pong_frame",
+]
+
+# The largest integer a browser's JSON keeps exact (Number.MAX_SAFE_INTEGER); no seq gets near it.
+# A larger ``since`` would reach DynamoDB as a number beyond its 38 digits: a ValidationException,
+# so the client would get no answer at all instead of this error.
+MAX_SINCE = 2**53 - 1
 
 
 @dataclass(frozen=True)
@@ -55,8 +69,8 @@ def parse_message(body: str | None) -> Ping | Resume | AskPresence | Invalid:
         return AskPresence()
     if action == "resume":
         since = document.get("since")
-        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
-            return Invalid("resume needs 'since': the last seq received, an integer >= 0")
+        if isinstance(since, bool) or not isinstance(since, int) or not 0 <= since <= MAX_SINCE:
+            return Invalid(f"resume needs 'since': the last seq received, an integer from 0 to {MAX_SINCE}")
         return Resume(since)
     return Invalid(f"unknown action {str(action)[:40]!r}; expected 'ping', 'resume' or 'presence'")
 
