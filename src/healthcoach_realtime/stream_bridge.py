@@ -99,15 +99,17 @@ def event_from_record(
         return None
     if change not in ("INSERT", "MODIFY", "REMOVE"):
         return InvalidStreamRecord(f"unknown eventName {str(change)[:50]!r}")
-    stream = record.get("dynamodb") or {}
+    stream = record.get("dynamodb")
     image_name = "Keys" if change == "REMOVE" else "NewImage"
-    if not isinstance(stream.get(image_name), dict):
+    image = stream.get(image_name) if isinstance(stream, Mapping) else None
+    if not isinstance(image, dict):
         return InvalidStreamRecord(
             f"{change} record without {image_name} (stream view must include new images)"
         )
     try:
-        item = plain_image(stream[image_name])
-    except (TypeError, ValueError, ArithmeticError) as exc:
+        item = plain_image(image)
+    # AttributeError: an attribute value that is not a {"<type>": value} object, e.g. {"M": [1]}.
+    except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
         return InvalidStreamRecord(f"{image_name} cannot be deserialized: {type(exc).__name__}")
     user_id = item.pop(table.user_attribute, None)
     if not isinstance(user_id, str):
