@@ -69,6 +69,14 @@ class Emulator:
         """What ``AWS_ENDPOINT_URL`` is set to."""
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def app(self) -> MemoizedDispatcher:
+        """The WSGI app behind the port (started), for in-process callers (``in_process``)."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        app: MemoizedDispatcher = self._server.app  # type: ignore[assignment]
+        return app
+
     def start(self) -> None:
         """Bind (``OSError`` if the port is taken) and serve."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

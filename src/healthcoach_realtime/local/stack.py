@@ -42,6 +42,7 @@ from healthcoach_realtime.local.handlers import (
     find_functions_dir,
     load_function,
 )
+from healthcoach_realtime.local.in_process import route_to_app
 from healthcoach_realtime.local.issuer import IssuerEndpoints
 from healthcoach_realtime.local.live_connections import ConnectionRegistry
 from healthcoach_realtime.local.management_api import ManagementApi
@@ -272,6 +273,8 @@ class LocalStack:
             raise StackStartError(
                 f"cannot start the AWS emulator on port {self.config.emulator_port}: {exc}"
             ) from None
+        # This process's own clients (handlers, pollers) skip the socket; see in_process.
+        route_to_app(self._emulator.app, self.config.emulator_url)
 
     def _provision(self) -> str:
         for name in _UNSAFE_AWS_VARIABLES:
