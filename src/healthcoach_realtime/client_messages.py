@@ -58,7 +58,7 @@ def parse_message(body: str | None) -> Ping | Resume | AskPresence | Invalid:
     """Parse one message body (binary frames arrive base64-encoded and are refused)."""
     try:
         document = json.loads(body or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser's stack
         return Invalid("messages must be JSON objects with an 'action'")
     if not isinstance(document, dict):
         return Invalid("messages must be JSON objects with an 'action'")
