@@ -57,6 +57,8 @@ def parse_record(record: Mapping[str, Any]) -> DispatchEvent | InvalidRecord:
         envelope = json.loads(body)
     except ValueError:
         return InvalidRecord(message_id, "body is not JSON", body)
+    except RecursionError:
+        return InvalidRecord(message_id, "body is JSON nested too deeply to parse", body)
     reason = _envelope_problem(envelope)
     if reason:
         return InvalidRecord(message_id, reason, body)
