@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -129,3 +130,25 @@ def test_redelivered_event_costs_no_read_and_leaves_no_gap(
     assert calls == ["UpdateItem", "PutItem", "PutItem", "PutItem"]
     plan = store.plan_resume("u1", 2)
     assert (plan.resync, [e.event_id for e in plan.events], plan.latest_seq) == (False, ["c"], 4)
+
+
+def test_resume_waits_for_a_reserved_event_to_be_kept(history: HistoryStore) -> None:
+    """Seq 2 reserved but kept only 0.2 s later (the dispatcher between its two steps): the
+    resume reads again and replays it, instead of a hole or a resync."""
+    history.assign("u1", events("a"))
+    first = history.reserve("u1", 1)
+    timer = threading.Timer(0.2, history.keep, args=("u1", events("b"), first))
+    timer.start()
+    try:
+        plan = history.plan_resume("u1", 0)
+    finally:
+        timer.join()
+    assert (plan.resync, [e.event_id for e in plan.events]) == (False, ["a", "b"])
+
+
+def test_resume_gives_up_on_an_abandoned_seq_with_resync(history: HistoryStore) -> None:
+    """Seq 2 reserved by a dispatcher that crashed: after the settle time, resync (never a hole)."""
+    history.assign("u1", events("a"))
+    history.reserve("u1", 1)
+    plan = history.plan_resume("u1", 0, settle_seconds=0.05)
+    assert (plan.resync, plan.latest_seq) == (True, 2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from healthcoach_realtime.history.keys import HistoryEvent, SkippedSeq, entry_from_item, skipped_item
-from healthcoach_realtime.history.resume import MAX_REPLAY, plan_resume, resync_frame
+from healthcoach_realtime.history.resume import MAX_REPLAY, awaiting, plan_resume, resync_frame
 
 
 def kept(*seqs: int) -> list[HistoryEvent | SkippedSeq]:
@@ -73,3 +73,28 @@ def test_too_long_a_replay_means_resync() -> None:
 def test_resync_frame_names_the_latest_seq() -> None:
     """The one frame a client gets instead of a gap."""
     assert resync_frame(7) == {"type": "resync", "latestSeq": 7}
+
+
+def test_a_hole_in_the_middle_means_resync() -> None:
+    """Seq 6 handed out but not kept (gone, or still in flight after the wait): no replay with a hole."""
+    assert plan_resume(4, 7, kept(5, 7)).resync
+
+
+def test_events_kept_beyond_the_counter_read_are_replayed_too() -> None:
+    """Kept after the counter was read: replayed (live posts of them are dropped by id)."""
+    plan = plan_resume(4, 5, kept(5, 6))
+    assert ([e.seq for e in plan.events], plan.latest_seq) == ([5, 6], 6)
+
+
+def test_missing_seqs_are_awaited() -> None:
+    """Counter at 7, seq 7 not kept yet: read again."""
+    assert awaiting(4, 7, kept(5, 6))
+
+
+def test_nothing_is_awaited_when_complete_or_hopeless() -> None:
+    """Complete, a seq from the future, or too long a replay: reading again cannot help."""
+    assert (awaiting(4, 7, kept(5, 6, 7)), awaiting(9, 7, []), awaiting(0, 600, kept(*range(1, 502)))) == (
+        False,
+        False,
+        False,
+    )

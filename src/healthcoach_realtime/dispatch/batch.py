@@ -2,9 +2,10 @@
 
 Invalid records are dead-lettered (not retried), and so is a record that a connection refused
 for good (403, 413: resending cannot help, and dropping it would lose it silently). Each user's
-events get their ``seq`` and are recorded in the history (``history.store``) before that user's
-connections are looked up, once per batch: a client resuming concurrently either finds an event
-in the history or is already in the connections the event is posted to. Posts run concurrently;
+events get their ``seq`` (reserved first), then are kept in the history (``history.store``)
+while that user's connections are looked up, once per batch: a client that connected too late
+for the lookup reads a counter that already counts the events, and its resume waits until they
+are kept (``HistoryStore.plan_resume``). Posts run concurrently;
 a 410 removes the connection; a record still failing after the retries is reported in
 ``batchItemFailures`` so SQS redelivers it (then dead-letters it after ``MAX_RECEIVE_COUNT``).
 Delivery is at least once: a redelivered record (same ``seq``) reaches again the connections
@@ -33,6 +34,7 @@ from healthcoach_realtime.dispatch.plan import (
     summarize,
 )
 from healthcoach_realtime.frames import encode_frame, event_frame
+from healthcoach_realtime.history.store import unique_events
 from healthcoach_realtime.observability import MetricName, logger, metrics
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
     from healthcoach_realtime.connections import ConnectionStore
     from healthcoach_realtime.dead_letters import DeadLetterQueue
-    from healthcoach_realtime.history.store import HistoryStore
+    from healthcoach_realtime.history.store import HistoryStore, NewEvent
     from healthcoach_realtime.retry import RetryPolicy
 
 __all__ = ["MAX_WORKERS", "dispatch_batch"]
@@ -92,33 +94,44 @@ def _prepare(
     by_user: dict[str, list[DispatchEvent]],
     executor: Executor,
 ) -> tuple[dict[str, tuple[list[DispatchEvent], list[str]]], list[str]]:
-    """Per user, concurrently: seqs and history first, then one GSI query for the connections.
+    """Per user, concurrently: reserve the seqs; then keep the events and look up the
+    connections, both at once (after the reservation: a client that connects after the lookup
+    finds the counter moved on, and its resume waits for the events to be kept).
 
-    Users for whom either failed are ``unreachable`` (their records are redelivered by SQS).
+    Users for whom any step failed are ``unreachable`` (their records are redelivered by SQS).
     """
-    futures = {
-        user: executor.submit(_prepare_user, store, history, user, events) for user, events in by_user.items()
-    }
-    prepared: dict[str, tuple[list[DispatchEvent], list[str]]] = {}
     unreachable: list[str] = []
-    for user, future in futures.items():
+    unique = {user: unique_events([_new_event(e) for e in events]) for user, events in by_user.items()}
+    reserving = {user: executor.submit(history.reserve, user, len(new)) for user, new in unique.items()}
+    keeping, looking_up = {}, {}
+    for user, reservation in reserving.items():
         try:
-            prepared[user] = future.result()
+            first = reservation.result()
         except (BotoCoreError, ClientError):
-            logger.exception("recording or looking up a user's events failed", extra={"user_id": user})
+            logger.exception("reserving a user's seqs failed", extra={"user_id": user})
             unreachable.append(user)
+            continue
+        keeping[user] = executor.submit(history.keep, user, unique[user], first)
+        looking_up[user] = executor.submit(store.connection_ids_of, user)
+    prepared: dict[str, tuple[list[DispatchEvent], list[str]]] = {}
+    for user, kept in keeping.items():
+        try:
+            seqs, connection_ids = kept.result(), looking_up[user].result()
+        except (BotoCoreError, ClientError):
+            logger.exception("keeping or looking up a user's events failed", extra={"user_id": user})
+            unreachable.append(user)
+            continue
+        prepared[user] = ([_stamp(e, seqs[e.event_id]) for e in by_user[user]], connection_ids)
     return prepared, unreachable
 
 
-def _prepare_user(
-    store: ConnectionStore, history: HistoryStore, user: str, events: list[DispatchEvent]
-) -> tuple[list[DispatchEvent], list[str]]:
-    seqs = history.assign(user, [(e.event_id, e.type, e.data, e.time) for e in events])
-    stamped = [
-        replace(e, frame=encode_frame(event_frame(e.type, e.data, e.event_id, e.time, seq=seqs[e.event_id])))
-        for e in events
-    ]
-    return stamped, store.connection_ids_of(user)
+def _new_event(e: DispatchEvent) -> NewEvent:
+    return (e.event_id, e.type, e.data, e.time)
+
+
+def _stamp(e: DispatchEvent, seq: int) -> DispatchEvent:
+    """The event with its frame, ``seq`` included."""
+    return replace(e, frame=encode_frame(event_frame(e.type, e.data, e.event_id, e.time, seq=seq)))
 
 
 def _log_deliveries(deliveries: list[Delivery]) -> None:

@@ -28,13 +28,17 @@ from healthcoach_realtime.history.keys import (
     event_key,
     skipped_item,
 )
-from healthcoach_realtime.history.resume import MAX_REPLAY, ResumePlan, plan_resume
+from healthcoach_realtime.history.resume import MAX_REPLAY, ResumePlan, awaiting, plan_resume
 from healthcoach_realtime.settings import DEFAULT_HISTORY_TTL_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["HistoryStore", "NewEvent"]
+__all__ = ["SETTLE_SECONDS", "HistoryStore", "NewEvent", "unique_events"]
+
+# How long a resume waits for seqs handed out but not kept yet (normally a few milliseconds:
+# one PutItem), before it gives up on them and tells the client to resync.
+SETTLE_SECONDS = 2.0
 
 # (event_id, type, data, time) of one event of the user, in dispatch order.
 NewEvent = tuple[str, str, Any, str]
@@ -58,14 +62,20 @@ class HistoryStore:
 
     def assign(self, user_id: str, events: Sequence[NewEvent]) -> dict[str, int]:
         """Event id -> seq for one user's events, each recorded in the history before it returns."""
-        unique = list({e[0]: e for e in events}.values())
-        if not unique:
-            return {}
-        first = self._allocate(user_id, len(unique)) - len(unique) + 1
-        # In seq order, one at a time: a concurrent resume never sees seq n + 1 kept before n.
+        unique = unique_events(events)
+        return self.keep(user_id, unique, self.reserve(user_id, len(unique))) if unique else {}
+
+    def reserve(self, user_id: str, count: int) -> int:
+        """Reserve ``count`` consecutive seqs (one UpdateItem); returns the first."""
+        return self._allocate(user_id, count) - count + 1
+
+    def keep(self, user_id: str, events: Sequence[NewEvent], first: int) -> dict[str, int]:
+        """Keep ``events`` (unique ids) with the seqs reserved from ``first``; event id -> seq
+        (an event kept before keeps its seq)."""
+        # In seq order, one at a time: a resume that finds seq n + 1 kept finds n kept too.
         return {
             event_id: self._claim(HistoryEvent(user_id, first + offset, event_id, event_type, data, at))
-            for offset, (event_id, event_type, data, at) in enumerate(unique)
+            for offset, (event_id, event_type, data, at) in enumerate(events)
         }
 
     def _claim(self, event: HistoryEvent) -> int:
@@ -137,7 +147,28 @@ class HistoryStore:
                 break
         return entries
 
-    def plan_resume(self, user_id: str, since: int) -> ResumePlan:
-        """What a client resuming after ``since`` gets: the counter read, then the log."""
-        latest = self.latest_seq(user_id)
-        return plan_resume(since, latest, self.kept_after(user_id, since))
+    def plan_resume(
+        self,
+        user_id: str,
+        since: int,
+        *,
+        settle_seconds: float = SETTLE_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> ResumePlan:
+        """What a client resuming after ``since`` gets: the counter read, then the log, read
+        again while seqs handed out are not kept yet (in flight), for up to ``settle_seconds``."""
+        deadline = monotonic() + settle_seconds
+        delay = 0.01
+        while True:
+            latest = self.latest_seq(user_id)
+            kept = self.kept_after(user_id, since)
+            if not awaiting(since, latest, kept) or monotonic() + delay > deadline:
+                return plan_resume(since, latest, kept)
+            sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
+def unique_events(events: Sequence[NewEvent]) -> list[NewEvent]:
+    """One per event id, in first-seen order (a batch may carry an event twice)."""
+    return list({e[0]: e for e in events}.values())
