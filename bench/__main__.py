@@ -16,7 +16,7 @@ from typing import Any
 from bench import cost, latency, report
 from bench.calls import measure_calls
 from bench.cold_start import measure_cold_starts
-from bench.fanout import measure_fanout
+from bench.fanout import MODELED_RTT_MS, measure_fanout
 from bench.rig import Rig
 from bench.servers import management_api, moto_server
 
@@ -38,6 +38,7 @@ def main() -> int:
         rig = Rig(aws, ws)
         results["dispatcher_history"] = rig.with_history
         try:
+            results["modeled_rtt_ms"] = MODELED_RTT_MS
             results["fanout"] = measure_fanout(rig, progress)
             results["calls"] = measure_calls(rig, progress)
         finally:
@@ -78,7 +79,10 @@ def cost_table(calls: list[dict[str, Any]]) -> dict[str, Any]:
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets, each with what was measured in this run."""
-    ratios = [r["ratio"] for r in results["fanout"]]
+    ratios = {
+        regime: [r["ratio"] for r in results["fanout"] if r["regime"] == regime]
+        for regime in ("loopback", "modeled")
+    }
     reads = {
         (r["side"], r["load"], r["events"]): r["dynamodb_reads_per_event"]
         for r in results["calls"]
@@ -99,12 +103,15 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     imports = {r["handler"]: r["import_ms_median"] for r in results["cold_start"]}
     at_100 = next(r for r in results["latency"] if r["connections"] == 100)
     return [
-        {
-            "name": "fan-out messages/s vs baseline",
-            "goal": ">= 3x at 1, 5 and 20 connections/user",
-            "measured": ", ".join(f"{x:.2f}x" for x in ratios),
-            "met": min(ratios) >= 3,
-        },
+        *(
+            {
+                "name": f"fan-out messages/s vs baseline ({regime})",
+                "goal": ">= 3x at 1, 5 and 20 connections/user",
+                "measured": ", ".join(f"{x:.2f}x" for x in values),
+                "met": min(values) >= 3,
+            }
+            for regime, values in ratios.items()
+        ),
         {
             "name": "DynamoDB reads/event, burst of 100",
             "goal": "<= 1/5 of baseline",

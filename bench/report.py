@@ -45,15 +45,18 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        "**Fan-out throughput** (messages/s to the loopback @connections fake; uniform load, 10 users)",
+        "**Fan-out throughput** (messages/s to the loopback @connections fake; uniform load, 10 users;"
+        " `loopback`: calls cost only CPU on the same two cores; `modeled`: each call also waits "
+        + ", ".join(f"{k} {v:g} ms" for k, v in results.get("modeled_rtt_ms", {}).items())
+        + ", an assumed in-region round trip)",
         "",
     ]
     lines += [
-        "| Connections/user | Messages | Baseline msg/s | Ours msg/s | Ratio |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| Regime | Connections/user | Messages | Baseline msg/s | Ours msg/s | Ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines += [
-        f"| {r['connections_per_user']} | {r['messages']} | {r['baseline_msgs_per_s']:.0f} | "
+        f"| {r['regime']} | {r['connections_per_user']} | {r['messages']} | {r['baseline_msgs_per_s']:.0f} | "
         f"{r['ours_msgs_per_s']:.0f} | {r['ratio']:.2f}x |"
         for r in results["fanout"]
     ]
@@ -124,11 +127,11 @@ def _plot(results: dict[str, Any], path: Path) -> None:
     latency.set_ylabel("emit -> frame (ms)")
     latency.set_title("Local end-to-end latency")
     latency.legend()
-    per_user = [r["connections_per_user"] for r in results["fanout"]]
-    fanout.plot(per_user, [r["ours_msgs_per_s"] for r in results["fanout"]], "o-", label="ours (dispatcher)")
-    fanout.plot(
-        per_user, [r["baseline_msgs_per_s"] for r in results["fanout"]], "s--", label="baseline (guide)"
-    )
+    for regime in sorted({r["regime"] for r in results["fanout"]}):
+        rows = [r for r in results["fanout"] if r["regime"] == regime]
+        per_user = [r["connections_per_user"] for r in rows]
+        fanout.plot(per_user, [r["ours_msgs_per_s"] for r in rows], "o-", label=f"ours, {regime}")
+        fanout.plot(per_user, [r["baseline_msgs_per_s"] for r in rows], "s--", label=f"baseline, {regime}")
     fanout.set_xlabel("connections per user")
     fanout.set_ylabel("messages / s")
     fanout.set_title("Fan-out throughput")
