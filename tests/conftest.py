@@ -51,6 +51,7 @@ def _reset_caches() -> None:
     get_settings.cache_clear()
     clients.dynamodb_client.cache_clear()
     clients.events_client.cache_clear()
+    clients.sqs_client.cache_clear()
     clients.management_api_client.cache_clear()
 
 
