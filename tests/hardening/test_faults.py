@@ -6,7 +6,8 @@ redrive policy to a DLQ, and the local stack's ``SqsPoller`` receives real batch
 dispatcher handler (loaded by path, as Lambda loads it), deletes only what it did not report in
 ``batchItemFailures`` and lets the rest come back after a 1 s visibility timeout, as Lambda's
 poller does. Faults are injected at the edges only: the @connections fake answers 429/500 or
-resets the TCP connection, a proxy throttles DynamoDB, the dispatcher crashes mid-batch. At the
+resets the TCP connection, a proxy throttles DynamoDB, the handler raises mid-batch, or its
+process dies mid-batch. At the
 end each emitted event is counted as delivered (a 200 to every connection of its user),
 dead-lettered (its envelope in the DLQ) or vanished, and vanished must be zero.
 """
@@ -14,12 +15,15 @@ dead-lettered (its envelope in the DLQ) or vanished, and vanished must be zero.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -33,6 +37,7 @@ from healthcoach_realtime.local.pollers import SqsPoller
 from healthcoach_realtime.local.provision import create_history_table
 from healthcoach_realtime.resources import MAX_RECEIVE_COUNT, dispatch_rule_pattern
 from healthcoach_realtime.settings import get_settings
+from tests.support.dying_dispatcher import DIED
 from tests.support.lambda_handlers import LambdaContext, load_handler
 from tests.support.management_api import ManagementApiFake
 from tests.support.throttling_proxy import ThrottlingProxy
@@ -42,6 +47,7 @@ USERS = 5
 CONNECTIONS_PER_USER = 2
 EVENTS_PER_USER = 10
 DRAIN_SECONDS = 90.0
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -236,12 +242,29 @@ def _tally(rig: Rig, users: dict[str, list[str]], emitted: dict[str, str]) -> Ta
     return Tally(len(emitted), len(everywhere), len(dead), len(everywhere & dead), vanished)
 
 
+def _repeats(rig: Rig, users: dict[str, list[str]]) -> tuple[int, dict[tuple[str, str], set[int]]]:
+    """How many frames repeated an (connection, event id) already delivered, and the pairs whose
+    frames carried different seqs (there must be none)."""
+    seqs: dict[tuple[str, str], set[int]] = {}
+    frames = 0
+    for connection_id in (cid for ids in users.values() for cid in ids):
+        for body in rig.api.frames(connection_id):
+            frame = json.loads(body)
+            seqs.setdefault((connection_id, frame["id"]), set()).add(frame["seq"])
+            frames += 1
+    return frames - len(seqs), {key: found for key, found in seqs.items() if len(found) > 1}
+
+
 def _invoke(rig: Rig) -> Callable[[dict[str, Any]], Any]:
     return lambda event: rig.dispatcher.handler(event, LambdaContext())
 
 
 def test_management_api_429_500_and_resets_lose_nothing(rig: Rig) -> None:
-    """@connections answers half the posts 429, 500 or a TCP reset (seeded): none vanishes."""
+    """@connections answers half the posts 429, 500 or a TCP reset (seeded): none vanishes.
+
+    Faked: the @connections API (ManagementApiFake.faults), because moto's never fails (FACTS.md)
+    and API Gateway's throttles and 5xx cannot be provoked on demand.
+    """
     users = _connect_users(rig)
     emitted = _emit(rig, list(users))
     rig.api.faults(0.5, seed=11)
@@ -259,7 +282,11 @@ def test_management_api_429_500_and_resets_lose_nothing(rig: Rig) -> None:
 def test_dynamodb_throttling_loses_nothing(
     rig: Rig, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A proxy throttles 20 % of DynamoDB calls (moto never throttles): each event delivered or in the DLQ."""
+    """A proxy throttles 20 % of DynamoDB calls: none vanishes.
+
+    Faked: DynamoDB's ProvisionedThroughputExceededException, answered by a loopback proxy in
+    front of moto (tests/support/throttling_proxy.py), because moto never throttles.
+    """
     users = _connect_users(rig)
     emitted = _emit(rig, list(users))
     with ThrottlingProxy(moto_endpoint, rate=0.2, seed=5) as proxy:
@@ -310,7 +337,11 @@ class CrashAfterPosts:
 
 
 def test_dispatcher_crash_mid_batch_redelivers_with_the_same_seq(rig: Rig) -> None:
-    """Every other invocation raises after 3 posts: all is redelivered, repeats keep their seq."""
+    """Every other invocation raises after 3 posts: all is redelivered, repeats keep their seq.
+
+    Faked: the crash, a botocore hook on the handler's @connections client that raises from the
+    fourth post on, because nothing in the real code path fails on demand mid-batch.
+    """
     users = _connect_users(rig)
     emitted = _emit(rig, list(users))
     crash = CrashAfterPosts(allowed=3)
@@ -334,14 +365,40 @@ def test_dispatcher_crash_mid_batch_redelivers_with_the_same_seq(rig: Rig) -> No
 
     tally = _tally(rig, users, emitted)
     print(tally)  # shown with pytest -s or -rP
-    seqs: dict[tuple[str, str], set[int]] = {}
-    for connection_id in (cid for ids in users.values() for cid in ids):
-        for body in rig.api.frames(connection_id):
-            frame = json.loads(body)
-            seqs.setdefault((connection_id, frame["id"]), set()).add(frame["seq"])
-    repeats = sum(len(rig.api.frames(cid)) for ids in users.values() for cid in ids) - len(seqs)
+    repeats, reseqd = _repeats(rig, users)
     assert crash.crashes > 0, "the dispatcher never crashed"
     assert tally.vanished == [], f"{tally}; {batches} batches, {crash.crashes} crashes"
     assert tally.accounted == tally.emitted, str(tally)
     assert repeats > 0, f"a crash after posts must cause repeats; {tally}"
-    assert {key: s for key, s in seqs.items() if len(s) > 1} == {}, "a repeat carried another seq"
+    assert reseqd == {}, "a repeated event carried another seq"
+
+
+def test_dispatcher_process_dying_mid_batch_redelivers_with_the_same_seq(rig: Rig) -> None:
+    """A dispatcher process killed after 3 posts (os._exit, no response): redelivered, same seq.
+
+    Faked: the death, os._exit from a botocore after-call hook in a child process
+    (tests/support/dying_dispatcher.py), as a Lambda runtime killed by a crash or its timeout.
+    """
+    users = _connect_users(rig)
+    emitted = _emit(rig, list(users))
+    died = subprocess.run(
+        [sys.executable, "-m", "tests.support.dying_dispatcher", rig.queue_url, rig.queue_arn, "3"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert died.returncode == DIED, died.stderr.decode(errors="replace")[-2000:]
+    posted_before_death = len(rig.api.posts())
+
+    batches = _drain(rig, _invoke(rig))
+
+    tally = _tally(rig, users, emitted)
+    print(tally)  # shown with pytest -s or -rP
+    repeats, reseqd = _repeats(rig, users)
+    # Posts in flight on other threads may complete before the process is gone: at least 3.
+    assert posted_before_death >= 3, "the process died after its third post"
+    assert tally.vanished == [], f"{tally}; {batches} batches after the death"
+    assert tally.accounted == tally.emitted, str(tally)
+    assert repeats >= posted_before_death, f"the dead process's posts are repeated; {tally}"
+    assert reseqd == {}, "a repeated event carried another seq"

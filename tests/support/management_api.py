@@ -87,7 +87,11 @@ class _Handler(BaseHTTPRequestHandler):
         return unquote(self.path[len(prefix) :]) if self.path.startswith(prefix) else None
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if len(body) < length:  # the client died mid-request: nothing reached the socket
+            self.close_connection = True
+            return
         connection_id = self._connection_id()
         if connection_id is None:
             self._reply(404, {"message": "Not Found"})
