@@ -70,6 +70,10 @@ class DomainEvent:
     user_id: str
     type: str
     data: Mapping[str, Any]
+    # A stable id for a change that may be emitted twice (retries of a stream batch): browsers
+    # see it as the frame's ``id`` (so they drop the repeat) and it keeps one seq. Default: none,
+    # EventBridge's event id is used.
+    event_id: str | None = None
 
 
 # ``emit_many`` takes DomainEvents or plain ``(user_id, type, data)`` tuples.
@@ -83,12 +87,16 @@ def emit(
     *,
     client: EventBridgeClient | None = None,
     bus_name: str | None = None,
+    event_id: str | None = None,
 ) -> str:
-    """Validate one event and put it on the bus; returns EventBridge's event id.
+    """Validate one event and put it on the bus; returns the event id browsers will see
+    (``event_id`` when given: pass a stable one to emit the same change safely twice, else
+    EventBridge's).
 
     Raises ``InvalidEventError`` (naming field and rule), ``EventTooLargeError`` or ``EmitError``.
     """
-    return emit_many([DomainEvent(user_id, event_type, data)], client=client, bus_name=bus_name)[0]
+    event = DomainEvent(user_id, event_type, data, event_id)
+    return emit_many([event], client=client, bus_name=bus_name)[0]
 
 
 def emit_many(
@@ -101,8 +109,8 @@ def emit_many(
 ) -> list[str]:
     """Validate every event first (nothing is sent if one is invalid), then put them all.
 
-    Returns the event ids in input order. An invalid event's error carries a note naming its
-    index (``events[3]``).
+    Returns the event ids in input order (an event's own ``event_id`` when it has one). An
+    invalid event's error carries a note naming its index (``events[3]``).
     """
     if bus_name is None or client is None:
         from healthcoach_realtime.clients import events_client
@@ -111,13 +119,16 @@ def emit_many(
         bus_name = bus_name or get_settings().event_bus_name
         client = client or events_client()
     entries: list[PutEventsRequestEntryTypeDef] = []
-    for index, event in enumerate(events):
+    own_ids: list[str | None] = []
+    for index, event in enumerate(_as_event(e) for e in events):
         try:
-            entries.append(build_entry(_as_event(event), bus_name))
+            entries.append(build_entry(event, bus_name))
         except InvalidEventError as exc:
             exc.add_note(f"events[{index}]")
             raise
-    return put_entries(entries, client=client, sleep=sleep, retry=retry)
+        own_ids.append(event.event_id)
+    sent = put_entries(entries, client=client, sleep=sleep, retry=retry)
+    return [own or bus_id for own, bus_id in zip(own_ids, sent, strict=True)]
 
 
 def _as_event(event: EventInput) -> DomainEvent:
@@ -126,7 +137,9 @@ def _as_event(event: EventInput) -> DomainEvent:
 
 def build_entry(event: DomainEvent, bus_name: str) -> PutEventsRequestEntryTypeDef:
     """The PutEvents entry of a valid event; raises ``InvalidEventError`` for an invalid one."""
-    detail = {"userId": event.user_id, "data": event.data}
+    detail: dict[str, Any] = {"userId": event.user_id, "data": event.data}
+    if event.event_id is not None:
+        detail["eventId"] = event.event_id
     validate_detail(event.type, detail)
     try:
         detail_json = json.dumps(detail, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

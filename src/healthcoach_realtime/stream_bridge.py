@@ -114,11 +114,16 @@ def event_from_record(
     user_id = item.pop(table.user_attribute, None)
     if not isinstance(user_id, str):
         return InvalidStreamRecord(f"{image_name} has no string {table.user_attribute!r}")
+    # The stream record's id is the same on every retry of its batch: one event, not two.
+    record_id = record.get("eventID")
+    event_id = f"stream-{record_id}"[:128] if isinstance(record_id, str) and record_id else None
     if change == "REMOVE":
-        return DomainEvent(user_id, f"{table.record}Deleted", {"id": item.get(table.id_attribute)})
+        data = {"id": item.get(table.id_attribute)}
+        return DomainEvent(user_id, f"{table.record}Deleted", data, event_id)
     if not table.id_attribute:
-        return DomainEvent(user_id, f"{table.record}Updated", item)
-    return DomainEvent(user_id, f"{table.record}{'Created' if change == 'INSERT' else 'Updated'}", item)
+        return DomainEvent(user_id, f"{table.record}Updated", item, event_id)
+    kind = "Created" if change == "INSERT" else "Updated"
+    return DomainEvent(user_id, f"{table.record}{kind}", item, event_id)
 
 
 def bridge_stream_batch(

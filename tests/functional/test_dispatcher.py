@@ -366,3 +366,16 @@ def test_history_failure_reports_the_users_records_and_posts_nothing(
     record = sqs_record(envelope("foodLogDeleted", "u-nohist", {"id": "f1"}), message_id="m-nohist")
     response = invoke(dispatcher, sqs_event(record))
     assert (response, api.frames("n1=")) == ({"batchItemFailures": [{"itemIdentifier": "m-nohist"}]}, [])
+
+
+def test_one_change_emitted_twice_is_one_event(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """Two bus events with the producer's same ``eventId`` (a retried stream batch): both frames
+    carry that id and the same seq, so the browser drops the second."""
+    connect(store, "u-twice", "t1=")
+    detail = {"userId": "u-twice", "data": {"id": "f1"}, "eventId": "stream-abc"}
+    for _ in range(2):
+        record = sqs_record(envelope("foodLogDeleted", "u-twice", {"id": "f1"}, detail=detail))
+        invoke(dispatcher, sqs_event(record))
+    assert [(frame(b)["id"], frame(b)["seq"]) for b in api.frames("t1=")] == [("stream-abc", 1)] * 2

@@ -67,6 +67,36 @@ def test_emitted_event_lands_in_the_queue_with_its_envelope(
     assert envelope["detail"] == {"userId": user, "data": data}
 
 
+def test_a_stable_event_id_travels_in_the_detail_and_is_returned(
+    aws_env: str, pipeline: EventPipeline, events_client: Any
+) -> None:
+    """emit(..., event_id=...) returns that id and puts it in detail.eventId for the dispatcher."""
+    user = f"user-{uuid.uuid4().hex[:8]}"
+    returned = emit(
+        user,
+        "foodLogDeleted",
+        {"id": "f1"},
+        client=events_client,
+        bus_name=pipeline.bus_name,
+        event_id="chg-1",
+    )
+    [envelope] = delivered(aws_env, pipeline.queue_url, user, 1)
+    assert (returned, envelope["detail"]["eventId"]) == ("chg-1", "chg-1")
+
+
+def test_an_empty_event_id_is_refused(events_client: Any, pipeline: EventPipeline) -> None:
+    """The schema bounds eventId (1..128 characters): "" names the field."""
+    with pytest.raises(InvalidEventError, match="eventId"):
+        emit(
+            "u1",
+            "foodLogDeleted",
+            {"id": "f1"},
+            client=events_client,
+            bus_name=pipeline.bus_name,
+            event_id="",
+        )
+
+
 def test_emit_defaults_to_the_configured_bus(
     aws_env: str, pipeline: EventPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:

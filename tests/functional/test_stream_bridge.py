@@ -164,6 +164,7 @@ def test_put_update_delete_become_created_updated_deleted(
     assert by_type["foodLogCreated"]["detail"] == {
         "userId": user,
         "data": {"id": "f1", "name": "Greek yogurt", "calories": 120, "fatGrams": 3.5},
+        "eventId": f"stream-{records[0]['eventID']}",
     }
     assert by_type["foodLogUpdated"]["detail"]["data"]["calories"] == 150
     assert by_type["foodLogDeleted"]["detail"]["data"] == {"id": "f1"}
@@ -283,3 +284,17 @@ def test_eventbridge_refusal_reports_the_first_refused_sequence_number(
         )
         stubber.assert_no_pending_responses()
     assert response == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
+
+
+def test_a_retried_stream_batch_repeats_the_same_event_ids(
+    bridge: ModuleType, tables: Tables, pipeline: EventPipeline, sqs: Any, user: str
+) -> None:
+    """Lambda retries a stream batch whole: the events of the retry carry the ids of the first
+    try, so the dispatcher keeps one seq and browsers drop the repeats."""
+    tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "f1", calories={"N": "120"}))
+    records = tables.records(FOOD_LOGS, user)
+    invoke(bridge, records)
+    invoke(bridge, records)
+    envelopes = receive_envelopes(sqs, pipeline.queue_url, user, 2)
+    ids = [e["detail"]["eventId"] for e in envelopes]
+    assert (len(ids), len(set(ids)), len({e["id"] for e in envelopes})) == (2, 1, 2)

@@ -43,7 +43,21 @@ def test_insert_becomes_created_without_the_user_attribute() -> None:
             "proteinGrams": 10.5,
             "loggedAt": "2026-11-29T07:30:00Z",
         },
+        event_id=f"stream-{sample(0)['eventID']}",
     )
+
+
+def test_the_event_id_is_the_stream_records_so_a_retried_batch_repeats_it() -> None:
+    """Mapping the same record twice gives the same id; another record, another id."""
+    first, again, other = (
+        event_from_record(sample(0)),
+        event_from_record(sample(0)),
+        event_from_record(sample(1)),
+    )
+    assert (
+        isinstance(first, DomainEvent) and isinstance(again, DomainEvent) and isinstance(other, DomainEvent)
+    )
+    assert (first.event_id == again.event_id, first.event_id == other.event_id) == (True, False)
 
 
 def test_modify_becomes_updated_with_the_new_image() -> None:
@@ -56,7 +70,9 @@ def test_modify_becomes_updated_with_the_new_image() -> None:
 
 def test_remove_becomes_deleted_with_only_the_id() -> None:
     """REMOVE -> <record>Deleted with {"id"}: the catalogue's *Deleted shape."""
-    assert event_from_record(sample(2)) == DomainEvent("user-a", "foodLogDeleted", {"id": "f1"})
+    removed = sample(2)
+    expected = DomainEvent("user-a", "foodLogDeleted", {"id": "f1"}, event_id=f"stream-{removed['eventID']}")
+    assert event_from_record(removed) == expected
 
 
 def test_profile_insert_becomes_profile_updated() -> None:

@@ -67,13 +67,15 @@ def parse_record(record: Mapping[str, Any]) -> DispatchEvent | InvalidRecord:
         validate_detail(event_type, detail)
     except InvalidEventError as exc:
         return InvalidRecord(message_id, str(exc), body)
-    frame = encode_frame(event_frame(event_type, detail["data"], envelope["id"], envelope["time"]))
+    # A producer's stable id (validated by the schema) wins: a change emitted twice is one event.
+    event_id = detail.get("eventId") or envelope["id"]
+    frame = encode_frame(event_frame(event_type, detail["data"], event_id, envelope["time"]))
     if len(frame) > MAX_MESSAGE_BYTES:
         reason = f"frame of {len(frame)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte WebSocket message limit"
         return InvalidRecord(message_id, reason, body)
     return DispatchEvent(
         message_id=message_id,
-        event_id=envelope["id"],
+        event_id=event_id,
         type=event_type,
         user_id=detail["userId"],
         data=detail["data"],
