@@ -512,8 +512,12 @@ def _forge(forge: dict[str, Any], issuer: DevIssuer, key: rsa.RSAPrivateKey, use
         return forged_tokens.hs256_with_public_key(issuer, user)
     if kind == "tampered":
         return forged_tokens.tampered_payload(issuer, user, as_user=victim)
-    if kind == "other_key":
-        return DevIssuer(issuer.issuer, kid=issuer.kid).mint(victim)
+    if kind == "other_key":  # the attacker's own key pair, for the victim
+        attacker = DevIssuer(issuer.issuer, kid=issuer.kid)
+        headers = dict(forge.get("headers", {}))
+        if forge.get("embed_jwk"):
+            headers["jwk"] = attacker.jwks()["keys"][0]
+        return attacker.mint(victim, headers=headers)
     if kind == "strip_signature":
         return issuer.mint(user).rsplit(".", 1)[0] + "."
     if kind == "raw":
