@@ -5,7 +5,8 @@ clear error and leave no partial state.
 Frames, bus events and tokens go over real sockets to one local stack (``hc-realtime dev``) per
 module, whose dev issuer signs with a key this module holds (``keyed_stack``) so that expired or
 wrong-audience tokens are otherwise genuine. ``emit()`` and the stream bridge run in-process
-against the session's moto server. Nothing is mocked; every wait is bounded.
+against the session's moto server. Nothing is mocked (the stack's dev issuer is only handed its
+key); every wait is bounded. A case with ``known_bug`` is a strict xfail naming the bug.
 """
 
 from __future__ import annotations
