@@ -164,7 +164,9 @@ def _connect_users(rig: Rig) -> dict[str, list[str]]:
 def _emit(rig: Rig, users: list[str]) -> dict[str, str]:
     """EVENTS_PER_USER events per user, round-robin; event id -> user."""
     events = [
-        DomainEvent(user, "healthMetricCreated", {"id": f"m{n}", "metricType": "weight", "value": 70 + n})
+        DomainEvent(
+            user, "healthMetricCreated", {"id": f"m{n}", "metric": "weight", "value": 70 + n, "unit": "kg"}
+        )
         for n in range(EVENTS_PER_USER)
         for user in users
     ]
@@ -229,6 +231,11 @@ def _delivered_ids(rig: Rig, users: dict[str, list[str]]) -> dict[str, list[str]
 
 def _tally(rig: Rig, users: dict[str, list[str]], emitted: dict[str, str]) -> Tally:
     delivered_to = {cid: set(ids) for cid, ids in _delivered_ids(rig, users).items()}
+    owner = {cid: user for user, ids in users.items() for cid in ids}
+    foreign = [
+        (cid, eid) for cid, ids in delivered_to.items() for eid in ids if emitted.get(eid) != owner[cid]
+    ]
+    assert foreign == [], f"connections got events of another user: {foreign[:5]}"
     everywhere = {
         event_id
         for event_id, user in emitted.items()
