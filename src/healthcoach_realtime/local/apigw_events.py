@@ -179,7 +179,7 @@ def _action_of(body: str | bytes) -> str | None:
         return None
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse: $default
         return None
     action = parsed.get(ROUTE_SELECTION_FIELD) if isinstance(parsed, dict) else None
     return action if isinstance(action, str) else None
