@@ -1,7 +1,11 @@
-"""bus -> rule (pattern from the catalogue) -> encrypted queue (+DLQ) -> dispatcher; streams -> bridge.
+"""bus -> rules (patterns from the catalogue) -> encrypted FIFO queue (+DLQ) -> dispatcher;
+streams -> bridge.
 
-Names and settings come from ``healthcoach_realtime.resources``, which the local stack provisions
-too, so a test that passes locally ran against the same pattern, redrive and visibility timeout.
+A user's events stay in order: each rule sends one shard of users (``detail.shard``, set by
+``emit``) to its own message group of the FIFO queue, and Lambda dispatches a group's batches one
+at a time; the 17 groups run concurrently. Names, patterns and settings come from
+``healthcoach_realtime.resources``, which the local stack provisions too, so a test that passes
+locally ran against the same patterns, groups, redrive and visibility timeout.
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ from healthcoach_realtime.resources import (
     DISPATCH_RULE,
     DISPATCH_VISIBILITY_TIMEOUT_SECONDS,
     MAX_RECEIVE_COUNT,
-    dispatch_rule_pattern,
+    dispatch_routes,
+    staged_queue_name,
 )
 from healthcoach_realtime.settings import DEFAULT_EVENT_BUS
 
-__all__ = ["STREAM_BRIDGE_FAILURES", "EventPipeline", "event_pattern"]
+__all__ = ["RULE_DEAD_LETTERS", "STREAM_BRIDGE_FAILURES", "EventPipeline", "event_pattern"]
 
 STREAM_BRIDGE_FAILURES = "healthcoach-realtime-stream-bridge-failures"
+# What EventBridge could not put on the dispatch queue (an EventBridge DLQ must be a standard queue).
+RULE_DEAD_LETTERS = "healthcoach-realtime-dispatch-rule-dlq"
 # EventBridge pattern keys -> EventPattern's keyword arguments.
 _PATTERN_KEYS = {
     "source": "source",
@@ -71,28 +78,51 @@ class EventPipeline(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{DEFAULT_EVENT_BUS}-{stage}")
+        fifo: dict[str, Any] = {"fifo": True, "content_based_deduplication": True}
         self.dead_letter_queue = _queue(
-            self, "DispatchDeadLetters", f"{DISPATCH_DLQ}-{stage}", retention_period=cdk.Duration.days(14)
+            self,
+            "DispatchDeadLetters",
+            staged_queue_name(DISPATCH_DLQ, stage),
+            retention_period=cdk.Duration.days(14),
+            **fifo,
         )
         self.queue = _queue(
             self,
             "DispatchQueue",
-            f"{DISPATCH_QUEUE}-{stage}",
+            staged_queue_name(DISPATCH_QUEUE, stage),
             visibility_timeout=cdk.Duration.seconds(DISPATCH_VISIBILITY_TIMEOUT_SECONDS),
             dead_letter_queue=sqs.DeadLetterQueue(
                 max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letter_queue
             ),
+            # High-throughput FIFO: the limits apply per message group, not per queue.
+            deduplication_scope=sqs.DeduplicationScope.MESSAGE_GROUP,
+            fifo_throughput_limit=sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+            **fifo,
         )
-        self.rule = events.Rule(
+        self.rule_dead_letter_queue = _queue(
             self,
-            "DispatchRule",
-            rule_name=f"{DISPATCH_RULE}-{stage}",
-            description="Every domain event of the catalogue (schemas/) to the dispatch queue",
-            event_bus=self.bus,
-            event_pattern=event_pattern(dispatch_rule_pattern()),
-            # An event EventBridge cannot put on the queue lands in the same DLQ, same envelope.
-            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue)],
+            "DispatchRuleDeadLetters",
+            f"{RULE_DEAD_LETTERS}-{stage}",
+            retention_period=cdk.Duration.days(14),
         )
+        self.rules: dict[str, events.Rule] = {}
+        for route in dispatch_routes():
+            self.rules[route.name] = events.Rule(
+                self,
+                f"DispatchRule-{route.name}",
+                rule_name=f"{DISPATCH_RULE}-{stage}-{route.name}",
+                description=f"Domain events of the catalogue (schemas/) to message group {route.name}",
+                event_bus=self.bus,
+                event_pattern=event_pattern(route.pattern),
+                targets=[
+                    targets.SqsQueue(
+                        self.queue,
+                        message_group_id=route.name,
+                        # An event EventBridge cannot put on the queue is parked here, same envelope.
+                        dead_letter_queue=self.rule_dead_letter_queue,
+                    )
+                ],
+            )
         # The stream bridge's own dead letters and its event source mappings' on-failure records.
         self.stream_bridge_failures = _queue(
             self,
@@ -106,11 +136,13 @@ class EventPipeline(Construct):
         """Every queue whose depth means an event was not delivered."""
         return {
             "DispatchDeadLetters": self.dead_letter_queue,
+            "DispatchRuleDeadLetters": self.rule_dead_letter_queue,
             "StreamBridgeFailures": self.stream_bridge_failures,
         }
 
     def feed_dispatcher(self, dispatcher: lambda_.IFunction, *, max_concurrency: int) -> None:
-        """SQS -> dispatcher, batches of up to 10 without waiting (latency matters more here).
+        """SQS -> dispatcher, batches of up to 10 without waiting (latency matters more here; a
+        FIFO queue allows no batching window anyway).
 
         ``max_concurrency`` caps the concurrent dispatchers, which protects the account-wide
         @connections rate and the connections table without reserving account concurrency

@@ -53,7 +53,7 @@ class Monitoring(Construct):
         functions: Mapping[str, lambda_.IFunction],
         dead_letter_queues: Mapping[str, sqs.IQueue],
         dispatch_queue: sqs.IQueue,
-        rule: events.IRule,
+        rules: Mapping[str, events.IRule],
         bus: events.IEventBus,
         api: apigwv2.IWebSocketApi,
         alarm_email: str = "",
@@ -94,21 +94,10 @@ class Monitoring(Construct):
             threshold=DELIVERY_FAILURES_THRESHOLD,
             description="The dispatcher keeps failing to post to connections (not 410 Gone)",
         )
-        rule_failures = cloudwatch.Metric(
-            namespace="AWS/Events",
-            metric_name="FailedInvocations",
-            dimensions_map={"EventBusName": bus.event_bus_name, "RuleName": rule.rule_name},
-            statistic="Sum",
-            period=_FIVE_MINUTES,
+        # EventBridge's failed puts on the dispatch queue end in the rules' DLQ, alarmed above.
+        self.dashboard = self._dashboard(
+            stage, functions, dispatch_queue, dead_letter_queues, rules, bus, api
         )
-        self._alarm(
-            "RuleDeliveryFailures",
-            rule_failures,
-            threshold=1,
-            description="EventBridge could not put events on the dispatch queue",
-        )
-
-        self.dashboard = self._dashboard(stage, functions, dispatch_queue, dead_letter_queues, rule, bus, api)
 
     def _alarm(self, name: str, metric: cloudwatch.IMetric, *, threshold: float, description: str) -> None:
         alarm = cloudwatch.Alarm(
@@ -130,7 +119,7 @@ class Monitoring(Construct):
         functions: Mapping[str, lambda_.IFunction],
         dispatch_queue: sqs.IQueue,
         dead_letter_queues: Mapping[str, sqs.IQueue],
-        rule: events.IRule,
+        rules: Mapping[str, events.IRule],
         bus: events.IEventBus,
         api: apigwv2.IWebSocketApi,
     ) -> cloudwatch.Dashboard:
@@ -143,13 +132,20 @@ class Monitoring(Construct):
                 period=_FIVE_MINUTES,
             )
 
-        def rule_metric(name: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace="AWS/Events",
-                metric_name=name,
-                dimensions_map={"EventBusName": bus.event_bus_name, "RuleName": rule.rule_name},
-                statistic="Sum",
-                period=_FIVE_MINUTES,
+        def rule_metric(name: str) -> cloudwatch.IMetric:
+            """``name`` summed over the dispatch rules (one per message group)."""
+            per_rule = {
+                f"r{n}": cloudwatch.Metric(
+                    namespace="AWS/Events",
+                    metric_name=name,
+                    dimensions_map={"EventBusName": bus.event_bus_name, "RuleName": rule.rule_name},
+                    statistic="Sum",
+                    period=_FIVE_MINUTES,
+                )
+                for n, rule in enumerate(rules.values())
+            }
+            return cloudwatch.MathExpression(
+                expression=" + ".join(per_rule), using_metrics=per_rule, label=name, period=_FIVE_MINUTES
             )
 
         def graph(

@@ -104,3 +104,10 @@ def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
         "on-failure destination and its own dead letters); a DLQ behind it would only move the same "
         "messages, and its depth alarm already reports them.",
     )
+    acknowledge(
+        stack.pipeline.rule_dead_letter_queue,
+        "AwsSolutions-SQS3",
+        "This queue is itself the dispatch rules' dead-letter queue (what EventBridge could not put on "
+        "the dispatch queue); a DLQ behind it would only move the same messages, and its depth alarm "
+        "already reports them.",
+    )

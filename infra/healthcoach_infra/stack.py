@@ -137,7 +137,7 @@ class HealthCoachRealtimeStack(cdk.Stack):
             functions=functions,
             dead_letter_queues=self.pipeline.dead_letter_queues,
             dispatch_queue=self.pipeline.queue,
-            rule=self.pipeline.rule,
+            rules=self.pipeline.rules,
             bus=self.pipeline.bus,
             api=self.websocket.api,
             alarm_email=config.alarm_email,

@@ -11,7 +11,8 @@ silently: it is parked, with the reason as a message attribute, for a human to l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -43,6 +44,7 @@ class DeadLetterQueue:
             self._client.send_message(
                 QueueUrl=self._queue_url,
                 MessageBody=body,
+                **self._fifo_parameters(record_id),
                 MessageAttributes={
                     "reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_CHARS] or "unknown"},
                     "origin": {"DataType": "String", "StringValue": self._origin},
@@ -53,3 +55,10 @@ class DeadLetterQueue:
             logger.exception("dead-lettering failed", extra={"record_id": record_id})
             return False
         return True
+
+    def _fifo_parameters(self, record_id: str) -> dict[str, Any]:
+        """A FIFO queue (the dispatch DLQ) needs a group; the same record parked twice is one."""
+        if not self._queue_url.endswith(".fifo"):
+            return {}
+        dedupe = hashlib.sha256(f"{self._origin}:{record_id}".encode()).hexdigest()
+        return {"MessageGroupId": self._origin, "MessageDeduplicationId": dedupe}

@@ -30,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from healthcoach_realtime.catalogue import source_for, validate_detail
 from healthcoach_realtime.exceptions import EmitError, EventTooLargeError, InvalidEventError
 from healthcoach_realtime.frames import MAX_MESSAGE_BYTES, encode_frame, event_frame
+from healthcoach_realtime.resources import dispatch_shard_of
 from healthcoach_realtime.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -141,6 +142,8 @@ def build_entry(event: DomainEvent, bus_name: str) -> PutEventsRequestEntryTypeD
     if event.event_id is not None:
         detail["eventId"] = event.event_id
     validate_detail(event.type, detail)
+    # Routes the event to its user's message group of the FIFO dispatch queue (resources).
+    detail["shard"] = dispatch_shard_of(event.user_id)
     try:
         detail_json = json.dumps(detail, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:

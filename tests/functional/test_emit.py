@@ -20,6 +20,7 @@ from healthcoach_realtime import emit, emit_many
 from healthcoach_realtime.emitter import EMIT_RETRY, DomainEvent, build_entry
 from healthcoach_realtime.exceptions import EmitError, InvalidEventError
 from healthcoach_realtime.local.provision import EventPipeline, create_event_pipeline
+from healthcoach_realtime.resources import dispatch_shard_of
 from healthcoach_realtime.settings import get_settings
 
 REGION = "us-east-1"
@@ -56,7 +57,8 @@ def delivered(aws_env: str, queue_url: str, user_id: str, count: int) -> list[di
 def test_emitted_event_lands_in_the_queue_with_its_envelope(
     aws_env: str, pipeline: EventPipeline, events_client: Any
 ) -> None:
-    """The dispatcher receives source, detail-type, {"userId", "data"} and emit()'s event id."""
+    """The dispatcher receives source, detail-type, {"userId", "data", "shard"} and emit()'s event
+    id, in the user's message group of the FIFO queue."""
     user = f"user-{uuid.uuid4().hex[:8]}"
     data = {"id": "f1", "name": "Greek yogurt", "calories": 120, "proteinGrams": 10.5}
     event_id = emit(user, "foodLogCreated", data, client=events_client, bus_name=pipeline.bus_name)
@@ -64,7 +66,7 @@ def test_emitted_event_lands_in_the_queue_with_its_envelope(
     assert envelope["id"] == event_id
     assert envelope["source"] == "healthcoach.food-logs"
     assert envelope["detail-type"] == "foodLogCreated"
-    assert envelope["detail"] == {"userId": user, "data": data}
+    assert envelope["detail"] == {"userId": user, "data": data, "shard": dispatch_shard_of(user)}
 
 
 def test_a_stable_event_id_travels_in_the_detail_and_is_returned(

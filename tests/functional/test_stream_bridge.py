@@ -23,7 +23,7 @@ from tests.support.sqs_events import emf_metrics, receive_envelopes
 from healthcoach_realtime import clients
 from healthcoach_realtime.dead_letters import DeadLetterQueue
 from healthcoach_realtime.local.provision import EventPipeline, create_data_table, create_event_pipeline
-from healthcoach_realtime.resources import DATA_TABLES, DataTable
+from healthcoach_realtime.resources import DATA_TABLES, DataTable, dispatch_shard_of
 from healthcoach_realtime.settings import get_settings
 from healthcoach_realtime.stream_bridge import bridge_stream_batch
 
@@ -165,6 +165,7 @@ def test_put_update_delete_become_created_updated_deleted(
         "userId": user,
         "data": {"id": "f1", "name": "Greek yogurt", "calories": 120, "fatGrams": 3.5},
         "eventId": f"stream-{records[0]['eventID']}",
+        "shard": dispatch_shard_of(user),
     }
     assert by_type["foodLogUpdated"]["detail"]["data"]["calories"] == 150
     assert by_type["foodLogDeleted"]["detail"]["data"] == {"id": "f1"}

@@ -8,9 +8,10 @@ from aws_cdk.assertions import Match
 
 from healthcoach_realtime.catalogue import schema_dir
 from healthcoach_realtime.resources import (
+    DISPATCH_SHARDS,
     DISPATCH_VISIBILITY_TIMEOUT_SECONDS,
     MAX_RECEIVE_COUNT,
-    dispatch_rule_pattern,
+    dispatch_routes,
 )
 from tests.infra.conftest import STREAM_ARNS, Synthesized
 
@@ -19,36 +20,48 @@ def _ref(synthesized: Synthesized, construct: Any) -> dict[str, Any]:
     return {"Fn::GetAtt": [synthesized.logical_id(construct), "Arn"]}
 
 
-def test_the_rule_pattern_is_generated_from_the_catalogue(synthesized: Synthesized) -> None:
-    """The deployed pattern is ``dispatch_rule_pattern()``, which the local stack uses too."""
-    (rule,) = synthesized.of_type("AWS::Events::Rule").values()
-    assert rule["Properties"]["EventPattern"] == dispatch_rule_pattern()
+def _rules(synthesized: Synthesized) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in synthesized.of_type("AWS::Events::Rule").values()]
 
 
-def test_the_rule_matches_exactly_the_schema_files(synthesized: Synthesized) -> None:
+def test_the_rule_patterns_are_the_dispatch_routes(synthesized: Synthesized) -> None:
+    """One rule per route of ``dispatch_routes()`` (16 shards + unsharded), which the local stack
+    provisions too; each sends to the route's message group."""
+    deployed = {
+        r["Targets"][0]["SqsParameters"]["MessageGroupId"]: r["EventPattern"] for r in _rules(synthesized)
+    }
+    assert deployed == {route.name: route.pattern for route in dispatch_routes()}
+    assert len(deployed) == DISPATCH_SHARDS + 1
+
+
+def test_every_rule_matches_exactly_the_schema_files(synthesized: Synthesized) -> None:
     """One detail-type per file in schemas/: the catalogue is the one source of truth."""
-    (rule,) = synthesized.of_type("AWS::Events::Rule").values()
-    assert sorted(rule["Properties"]["EventPattern"]["detail-type"]) == sorted(
-        p.stem for p in schema_dir().glob("*.json")
-    )
+    expected = sorted(p.stem for p in schema_dir().glob("*.json"))
+    assert all(sorted(r["EventPattern"]["detail-type"]) == expected for r in _rules(synthesized))
 
 
-def test_the_rule_listens_on_the_bus_and_feeds_the_queue(synthesized: Synthesized) -> None:
-    """Bus -> queue, with the DLQ catching what EventBridge cannot deliver."""
+def test_the_rules_listen_on_the_bus_and_feed_the_queue(synthesized: Synthesized) -> None:
+    """Bus -> queue, with a standard DLQ catching what EventBridge cannot deliver."""
     pipeline = synthesized.stack.pipeline
-    synthesized.template.has_resource_properties(
-        "AWS::Events::Rule",
-        {
-            "EventBusName": {"Ref": synthesized.logical_id(pipeline.bus)},
-            "Targets": [
-                Match.object_like(
-                    {
-                        "Arn": _ref(synthesized, pipeline.queue),
-                        "DeadLetterConfig": {"Arn": _ref(synthesized, pipeline.dead_letter_queue)},
-                    }
-                )
-            ],
-        },
+    for rule in _rules(synthesized):
+        assert rule["EventBusName"] == {"Ref": synthesized.logical_id(pipeline.bus)}
+        (target,) = rule["Targets"]
+        assert target["Arn"] == _ref(synthesized, pipeline.queue)
+        assert target["DeadLetterConfig"] == {"Arn": _ref(synthesized, pipeline.rule_dead_letter_queue)}
+
+
+def test_the_dispatch_queue_and_its_dlq_are_fifo(synthesized: Synthesized) -> None:
+    """FIFO with content-based deduplication (EventBridge needs it), high-throughput mode on the
+    queue (limits per message group); names end in .fifo."""
+    pipeline = synthesized.stack.pipeline
+    queue = synthesized.resources[synthesized.logical_id(pipeline.queue)]["Properties"]
+    dlq = synthesized.resources[synthesized.logical_id(pipeline.dead_letter_queue)]["Properties"]
+    for properties in (queue, dlq):
+        assert (properties["FifoQueue"], properties["ContentBasedDeduplication"]) == (True, True)
+        assert properties["QueueName"].endswith(".fifo")
+    assert (queue["DeduplicationScope"], queue["FifoThroughputLimit"]) == (
+        "messageGroup",
+        "perMessageGroupId",
     )
 
 
@@ -64,9 +77,9 @@ def test_the_dispatch_queue_redrives_to_the_dlq(synthesized: Synthesized) -> Non
 
 
 def test_every_queue_is_encrypted_at_rest(synthesized: Synthesized) -> None:
-    """SSE on the dispatch queue, its DLQ and the stream bridge's failure queue."""
+    """SSE on the dispatch queue, its DLQ, the rules' DLQ and the stream bridge's failure queue."""
     queues = synthesized.of_type("AWS::SQS::Queue").values()
-    assert len(queues) == 3
+    assert len(queues) == 4
     assert all(q["Properties"].get("SqsManagedSseEnabled") is True for q in queues)
 
 
@@ -79,33 +92,24 @@ def test_every_queue_refuses_plain_http(synthesized: Synthesized) -> None:
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
     ]
-    assert len(denied) == 3
+    assert len(denied) == 4
 
 
-def test_only_this_rule_may_send_to_the_dispatch_queue(synthesized: Synthesized) -> None:
-    """EventBridge's SendMessage is conditioned on this rule's ARN."""
+def test_only_the_dispatch_rules_may_send_to_the_dispatch_queue(synthesized: Synthesized) -> None:
+    """EventBridge's SendMessage is allowed once per dispatch rule, conditioned on its ARN."""
     pipeline = synthesized.stack.pipeline
-    synthesized.template.has_resource_properties(
-        "AWS::SQS::QueuePolicy",
-        {
-            "Queues": [{"Ref": synthesized.logical_id(pipeline.queue)}],
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Action": Match.array_with(["sqs:SendMessage"]),
-                                "Principal": {"Service": "events.amazonaws.com"},
-                                "Condition": {
-                                    "ArnEquals": {"aws:SourceArn": _ref(synthesized, pipeline.rule)}
-                                },
-                            }
-                        )
-                    ]
-                )
-            },
-        },
-    )
+    (policy,) = [
+        p["Properties"]
+        for p in synthesized.of_type("AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": synthesized.logical_id(pipeline.queue)}]
+    ]
+    senders = [
+        s["Condition"]["ArnEquals"]["aws:SourceArn"]
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    expected = [_ref(synthesized, rule) for rule in pipeline.rules.values()]
+    assert sorted(senders, key=str) == sorted(expected, key=str)
 
 
 def test_the_dispatcher_reports_batch_item_failures(synthesized: Synthesized) -> None:

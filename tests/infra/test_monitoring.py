@@ -15,7 +15,7 @@ def _alarms(synthesized: Synthesized) -> list[dict[str, Any]]:
 
 
 def test_each_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthesized) -> None:
-    """Dispatch DLQ and stream-bridge failure queue: alarm at one visible message."""
+    """Dispatch DLQ, the rules' DLQ and stream-bridge failure queue: alarm at one visible message."""
     pipeline = synthesized.stack.pipeline
     watched = {
         a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
@@ -24,6 +24,7 @@ def test_each_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthes
     }
     assert watched == {
         synthesized.logical_id(pipeline.dead_letter_queue),
+        synthesized.logical_id(pipeline.rule_dead_letter_queue),
         synthesized.logical_id(pipeline.stream_bridge_failures),
     }
 

@@ -9,6 +9,7 @@ from healthcoach_realtime.dispatch.plan import (
     DISPATCH_RETRY,
     Delivery,
     Outcome,
+    behind_failures,
     classify,
     group_by_user,
     summarize,
@@ -113,3 +114,24 @@ def test_user_without_connections_is_not_a_failure() -> None:
     """No connections, no deliveries: the event is dispatched (to nobody) and succeeds."""
     report = summarize([event("1", "a")], [])
     assert (report.events_dispatched, report.failed_message_ids) == (1, ())
+
+
+def grouped(message_id: str, group: str) -> DispatchEvent:
+    return DispatchEvent(message_id, f"e-{message_id}", "foodLogDeleted", "u", {"id": "f1"}, "T", group=group)
+
+
+def test_a_fifo_groups_events_behind_a_failure_are_redelivered_too() -> None:
+    """m2 failed in shard-01: m3 (same group, later) goes back with it; m1 (earlier) and m4
+    (another group) do not."""
+    events = [
+        grouped("m1", "shard-01"),
+        grouped("m2", "shard-01"),
+        grouped("m3", "shard-01"),
+        grouped("m4", "x"),
+    ]
+    assert behind_failures(events, {"m2"}) == {"m3"}
+
+
+def test_a_standard_queues_events_are_independent() -> None:
+    """No message group: a failure holds nothing back."""
+    assert behind_failures([grouped("m1", ""), grouped("m2", "")], {"m1"}) == set()

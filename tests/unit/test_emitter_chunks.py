@@ -21,6 +21,7 @@ from healthcoach_realtime.emitter import (
 )
 from healthcoach_realtime.exceptions import EventTooLargeError, InvalidEventError, UnknownEventTypeError
 from healthcoach_realtime.frames import MAX_MESSAGE_BYTES, encode_frame, event_frame
+from healthcoach_realtime.resources import DISPATCH_SHARDS, dispatch_shard_of
 
 
 def entry_of(detail_bytes: int) -> Any:
@@ -29,12 +30,22 @@ def entry_of(detail_bytes: int) -> Any:
 
 
 def test_entry_carries_source_type_detail_and_bus() -> None:
-    """Source from the catalogue, DetailType = type, Detail = {"userId", "data"} JSON."""
+    """Source from the catalogue, DetailType = type, Detail = {"userId", "data", "shard"} JSON."""
     entry = build_entry(DomainEvent("u1", "foodLogCreated", {"id": "f1", "calories": 95}), "my-bus")
     assert entry["Source"] == "healthcoach.food-logs"
     assert entry["DetailType"] == "foodLogCreated"
     assert entry["EventBusName"] == "my-bus"
-    assert json.loads(entry["Detail"]) == {"userId": "u1", "data": {"id": "f1", "calories": 95}}
+    assert json.loads(entry["Detail"]) == {
+        "userId": "u1",
+        "data": {"id": "f1", "calories": 95},
+        "shard": dispatch_shard_of("u1"),
+    }
+
+
+def test_shards_are_stable_and_spread_users_over_every_group() -> None:
+    """The same user always gets the same shard; 1,000 users land in all 16 of them."""
+    assert dispatch_shard_of("user-42") == dispatch_shard_of("user-42")
+    assert {dispatch_shard_of(f"user-{n}") for n in range(1000)} == set(range(DISPATCH_SHARDS))
 
 
 def test_invalid_event_names_field_and_rule() -> None:

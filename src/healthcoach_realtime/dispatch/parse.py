@@ -31,6 +31,7 @@ class DispatchEvent:
     time: str
     frame: bytes = field(default=b"", repr=False, compare=False)
     body: str = field(default="", repr=False, compare=False)  # the SQS body, to dead-letter it
+    group: str = ""  # the FIFO message group ("" from a standard queue)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,9 @@ def parse_record(record: Mapping[str, Any]) -> DispatchEvent | InvalidRecord:
     if len(frame) > MAX_MESSAGE_BYTES:
         reason = f"frame of {len(frame)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte WebSocket message limit"
         return InvalidRecord(message_id, reason, body)
+    attributes = record.get("attributes")
     return DispatchEvent(
+        group=str(attributes.get("MessageGroupId", "")) if isinstance(attributes, Mapping) else "",
         message_id=message_id,
         event_id=event_id,
         type=event_type,

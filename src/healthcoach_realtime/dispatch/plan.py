@@ -17,6 +17,7 @@ __all__ = [
     "BatchReport",
     "Delivery",
     "Outcome",
+    "behind_failures",
     "classify",
     "group_by_user",
     "summarize",
@@ -89,6 +90,24 @@ class BatchReport:
         return {"batchItemFailures": [{"itemIdentifier": m} for m in self.failed_message_ids]}
 
 
+def behind_failures(events: Sequence[DispatchEvent], failed: set[str]) -> set[str]:
+    """The events of a FIFO message group that come after one of its failed events.
+
+    They must be redelivered too (after it, in order: SQS holds the group until then), or a
+    user would get a later event before the retried earlier one the next time round.
+    """
+    blocked: set[str] = set()
+    behind: set[str] = set()
+    for event in events:
+        if not event.group:
+            continue
+        if event.group in blocked:
+            behind.add(event.message_id)
+        elif event.message_id in failed:
+            blocked.add(event.group)
+    return behind
+
+
 def summarize(
     records: Sequence[DispatchEvent | InvalidRecord],
     deliveries: Iterable[Delivery],
@@ -107,6 +126,7 @@ def summarize(
     failed = {d.message_id for d in deliveries if d.failed} | set(undead_lettered)
     failed |= {r.message_id for r in records if isinstance(r, DispatchEvent) and r.user_id in unreachable}
     events = [r for r in records if isinstance(r, DispatchEvent)]
+    failed |= behind_failures(events, failed)
     return BatchReport(
         events_dispatched=sum(1 for e in events if e.message_id not in failed),
         messages_sent=sum(1 for d in deliveries if d.outcome is Outcome.SENT),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from healthcoach_realtime.resources import (
     CONNECTIONS_GSI,
@@ -20,7 +20,7 @@ from healthcoach_realtime.resources import (
     HISTORY_BY_SEQ_INDEX,
     MAX_RECEIVE_COUNT,
     DataTable,
-    dispatch_rule_pattern,
+    dispatch_routes,
 )
 
 if TYPE_CHECKING:
@@ -131,14 +131,17 @@ class EventPipeline:
 
 
 def create_event_pipeline(events: EventBridgeClient, sqs: SQSClient, bus_name: str) -> EventPipeline:
-    """The bus, the dispatch rule (pattern from the catalogue) and its queue with a DLQ."""
-    dlq_url = sqs.create_queue(QueueName=DISPATCH_DLQ)["QueueUrl"]
+    """The bus, the dispatch rules (patterns from the catalogue, one per message group) and the
+    FIFO dispatch queue with its FIFO DLQ, as ``infra/`` deploys them."""
+    fifo: Any = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    dlq_url = sqs.create_queue(QueueName=DISPATCH_DLQ, Attributes=fifo)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     queue_url = sqs.create_queue(
         QueueName=DISPATCH_QUEUE,
         Attributes={
+            **fifo,
             "VisibilityTimeout": str(DISPATCH_VISIBILITY_TIMEOUT_SECONDS),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
@@ -149,15 +152,15 @@ def create_event_pipeline(events: EventBridgeClient, sqs: SQSClient, bus_name: s
         "QueueArn"
     ]
     events.create_event_bus(Name=bus_name)
-    events.put_rule(
-        Name=DISPATCH_RULE,
-        EventBusName=bus_name,
-        EventPattern=json.dumps(dispatch_rule_pattern()),
-        State="ENABLED",
-    )
-    events.put_targets(
-        Rule=DISPATCH_RULE,
-        EventBusName=bus_name,
-        Targets=[{"Id": "dispatch-queue", "Arn": queue_arn}],
-    )
+    for route in dispatch_routes():
+        rule = f"{DISPATCH_RULE}-{route.name}"
+        events.put_rule(
+            Name=rule, EventBusName=bus_name, EventPattern=json.dumps(route.pattern), State="ENABLED"
+        )
+        target: Any = {
+            "Id": "dispatch-queue",
+            "Arn": queue_arn,
+            "SqsParameters": {"MessageGroupId": route.name},
+        }
+        events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[target])
     return EventPipeline(bus_name, queue_url, queue_arn, dlq_url, dlq_arn)
