@@ -47,6 +47,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome = open_connection(event, verifier(), store(), now=datetime.now(UTC))
     except Exception:
         logger.exception("connect failed")
+        metrics.add_metric(name=MetricName.HANDLER_FAILURES, unit=MetricUnit.Count, value=1)
         return failed()
     if outcome.connection is None:
         metrics.add_metric(name=MetricName.AUTH_FAILURES, unit=MetricUnit.Count, value=1)

@@ -38,6 +38,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome = close_connection(event, store())
     except Exception:
         logger.exception("disconnect failed")
+        metrics.add_metric(name=MetricName.HANDLER_FAILURES, unit=MetricUnit.Count, value=1)
         return failed()
     metrics.add_metric(name=MetricName.CONNECTIONS_CLOSED, unit=MetricUnit.Count, value=1)
     logger.info(

@@ -94,6 +94,12 @@ class Monitoring(Construct):
             threshold=DELIVERY_FAILURES_THRESHOLD,
             description="The dispatcher keeps failing to post to connections (not 410 Gone)",
         )
+        self._alarm(
+            "HandlerFailures",
+            custom_metric(MetricName.HANDLER_FAILURES),
+            threshold=1,
+            description="$connect or $disconnect answered 500 (configuration or AWS trouble, not the client)",
+        )
         # EventBridge's failed puts on the dispatch queue end in the rules' DLQ, alarmed above.
         self.dashboard = self._dashboard(
             stage, functions, dispatch_queue, dead_letter_queues, rules, bus, api

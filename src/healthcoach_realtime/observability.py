@@ -22,6 +22,7 @@ class MetricName:
     CONNECTIONS_OPENED = "ConnectionsOpened"
     CONNECTIONS_CLOSED = "ConnectionsClosed"
     AUTH_FAILURES = "AuthFailures"
+    HANDLER_FAILURES = "HandlerFailures"  # a route handler answered 500 (our fault, not the client's)
     EVENTS_DISPATCHED = "EventsDispatched"
     MESSAGES_SENT = "MessagesSent"
     STALE_CONNECTIONS_REMOVED = "StaleConnectionsRemoved"

@@ -20,6 +20,7 @@ from tests.support.forged_tokens import alg_none, hs256_with_public_key, tampere
 from tests.support.jwks_server import JwksServer
 from tests.support.lambda_handlers import LambdaContext, load_handler
 from tests.support.network import free_port
+from tests.support.sqs_events import emf_metrics
 
 from healthcoach_realtime.dev_identity import DevIssuer
 from healthcoach_realtime.observability import logger
@@ -283,11 +284,17 @@ def test_unreachable_jwks_is_500_not_401(
 
 
 def test_missing_client_id_is_500(
-    issuer: DevIssuer, connections_table: str, monkeypatch: pytest.MonkeyPatch
+    issuer: DevIssuer,
+    connections_table: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Without USER_POOL_CLIENT_ID nothing can be verified: a configuration error, 500."""
+    """Without USER_POOL_CLIENT_ID nothing can be verified: a configuration error, 500, counted
+    as HandlerFailures (not as an auth failure: the client is not at fault)."""
     monkeypatch.setenv("TOKEN_ISSUER", issuer.issuer)
     monkeypatch.delenv("USER_POOL_CLIENT_ID", raising=False)
     get_settings.cache_clear()
     event = connect_event(query_token=issuer.mint("user-1"))
     assert invoke(load_handler("connect"), event)["statusCode"] == 500
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert (metrics.get("HandlerFailures"), metrics.get("AuthFailures")) == (1.0, None)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from tests.support.lambda_handlers import LambdaContext, load_handler
+from tests.support.sqs_events import emf_metrics
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
 
@@ -69,8 +70,9 @@ def test_disconnect_is_counted(disconnect: ModuleType, capsys: Any) -> None:
     assert '"ConnectionsClosed"' in out
 
 
-def test_malformed_event_is_500(disconnect: ModuleType) -> None:
-    """An event without a connection id (a wiring bug) is a 500, not a crash."""
+def test_malformed_event_is_500(disconnect: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    """An event without a connection id (a wiring bug) is a 500 counted as HandlerFailures."""
     event = disconnect_event("c1=")
     del event["requestContext"]["connectionId"]
     assert invoke(disconnect, event)["statusCode"] == 500
+    assert emf_metrics(capsys.readouterr().out)["HandlerFailures"] == 1

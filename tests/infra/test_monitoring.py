@@ -78,3 +78,9 @@ def test_outputs_give_the_urls_and_the_bus(synthesized: Synthesized) -> None:
     assert outputs["WebSocketUrl"]["Value"]["Fn::Join"][1][-1] == f"/{STAGE}"
     assert outputs["ManagementEndpoint"]["Value"]["Fn::Join"][1][0] == "https://"
     assert outputs["EventBusName"]["Value"] == {"Ref": synthesized.logical_id(synthesized.stack.pipeline.bus)}
+
+
+def test_route_handler_failures_alarm(synthesized: Synthesized) -> None:
+    """A 500 from $connect/$disconnect is no Lambda error: the HandlerFailures metric alarms at one."""
+    (alarm,) = [a for a in _alarms(synthesized) if a["MetricName"] == MetricName.HANDLER_FAILURES]
+    assert (alarm["Namespace"], alarm["Threshold"]) == (NAMESPACE, 1)
