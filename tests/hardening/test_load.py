@@ -8,16 +8,17 @@ none of another user, repeats counted (never hidden by dropping them), in the or
 ``seq`` strictly increasing. Nothing is mocked. Waits have deadlines; no assertion is about time.
 
 Scale: the issue asks for 10,000 events. On 2 cores the stack process is CPU-bound (one GIL for
-the gateway, the handlers and moto) at about 60-80 frames/s: 10,000 events to 5 connections
-each (50,000 frames) take 10-15 minutes. So ``make test`` runs 1,000 events (5,000 frames,
-about 90 s); ``HC_LOAD_EVENTS=10000`` runs the issue's size, with deadlines scaled to it.
+the gateway, the handlers and moto) at about 50-85 frames/s: 10,000 events to 5 connections
+each (50,000 frames) took 18.5 minutes (1,109 s). So ``make test`` runs 1,000 events (5,000
+frames, 70-120 s); ``HC_LOAD_EVENTS=10000`` runs the issue's size, with deadlines scaled to it.
 Events go out in ``HC_LOAD_ROUNDS`` (10) rounds, each once the previous one has arrived: moto's
 SQS ReceiveMessage walks the whole queue on every call, so one 10,000-message backlog makes
 receiving alone cost most of the stack's CPU. Each phase's duration is printed (``pytest -s``)
 and is in every failure message.
 
 The second test emits one user's events in bursts of 10 (one ``emit_many`` call each, in
-order) to idle pollers: it checks per-user order where two concurrent batches can split a burst.
+order) to a stack whose two SQS pollers are idle: a burst split between two concurrent batches
+can reach the sockets out of order. It is a race: it failed in most runs (4 of 5 last measured).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ USERS = 100
 CONNECTIONS_PER_USER = 5
 EVENTS = int(os.environ.get("HC_LOAD_EVENTS", "1000"))
 LOAD_ROUNDS = int(os.environ.get("HC_LOAD_ROUNDS", "10"))
-BURST_EVENTS = 200
+BURST_EVENTS = 400
+# One emit_many call (one PutEvents) per burst; idle pollers may split it between two batches.
+BURST_SIZE = 10
 CONNECT_CONCURRENCY = 50
 # Sockets: 500 client ends here, 500 server ends and the emulator's in the stack, plus headroom.
 NEEDED_FILES = 4096
@@ -177,7 +180,11 @@ def _dead_lettered(stack: StackUrls) -> int:
 
 
 def _problems(clients: list[Client], expected: dict[str, list[str]]) -> dict[str, int | list[str]]:
-    """Loss, foreign events, duplicates, order and seq breaks, counted over every connection."""
+    """Loss, foreign events, repeats, order and seq breaks, counted over every connection.
+
+    A repeat (at least once delivery) counts as a duplicate only: order and seq are checked over
+    each id's first arrival, and a repeat must carry the seq its first arrival had.
+    """
     owner = {event_id: user for user, ids in expected.items() for event_id in ids}
     missing = foreign = duplicates = out_of_order = seq_breaks = 0
     examples: list[str] = []
@@ -189,9 +196,14 @@ def _problems(clients: list[Client], expected: dict[str, list[str]]) -> dict[str
         repeats = sum(count - 1 for count in Counter(ids).values())
         first_seen = list(dict.fromkeys(i for i in ids if owner.get(i) == client.user))
         order_ok = first_seen == [i for i in wanted if i in set(first_seen)]
-        seqs: list[Any] = [frame.get("seq") for frame in client.frames]
-        seq_ok = all(isinstance(s, int) for s in seqs) and all(
-            later > earlier for earlier, later in itertools.pairwise(seqs)
+        # Repeats are counted above; seq must rise over first arrivals and stay the same on a repeat.
+        seq_of: dict[str, set[Any]] = {}
+        for frame in client.frames:
+            seq_of.setdefault(str(frame.get("id")), set()).add(frame.get("seq"))
+        firsts = [next(iter(seq_of[i])) for i in dict.fromkeys(ids)]
+        seq_ok = all(len(found) == 1 for found in seq_of.values()) and all(
+            isinstance(later, int) and isinstance(earlier, int) and later > earlier
+            for earlier, later in itertools.pairwise(firsts)
         )
         missing += len(lost)
         foreign += len(strangers)
@@ -209,7 +221,7 @@ def _problems(clients: list[Client], expected: dict[str, list[str]]) -> dict[str
         "foreign": foreign,
         "duplicates": duplicates,
         "connections out of order": out_of_order,
-        "connections with seq not increasing": seq_breaks,
+        "connections with seq not increasing or changed": seq_breaks,
         "examples": examples,
     }
 
@@ -306,7 +318,7 @@ NO_PROBLEMS = {
     "foreign": 0,
     "duplicates": 0,
     "connections out of order": 0,
-    "connections with seq not increasing": 0,
+    "connections with seq not increasing or changed": 0,
     "dead-lettered": 0,
 }
 
@@ -323,10 +335,17 @@ def test_every_connection_gets_exactly_its_users_events_in_order(load_stack: Sta
     assert counts == NO_PROBLEMS, f"{summary}; {problems}"
 
 
+@pytest.fixture
+def idle_stack() -> Iterator[StackUrls]:
+    """A stack of its own whose pollers are idle, as when a user's burst comes in a quiet moment."""
+    with running_stack() as stack:
+        yield stack
+
+
 @pytest.mark.timeout(120)
-def test_one_users_burst_arrives_in_the_order_emitted(load_stack: StackUrls) -> None:
+def test_one_users_burst_arrives_in_the_order_emitted(idle_stack: StackUrls) -> None:
     """Bursts of 10 events of one user (emit_many, in order) reach both its sockets in that order."""
-    load = Load(1, 2, BURST_EVENTS, interleaved=False, prefix="burst", rounds=BURST_EVENTS // 10)
-    problems, summary = _run(load_stack, load)
+    load = Load(1, 2, BURST_EVENTS, interleaved=False, prefix="burst", rounds=BURST_EVENTS // BURST_SIZE)
+    problems, summary = _run(idle_stack, load)
     counts = {k: v for k, v in problems.items() if k in NO_PROBLEMS}
     assert counts == NO_PROBLEMS, f"{summary}; {problems}"
