@@ -40,7 +40,7 @@ import boto3
 import pytest
 
 from healthcoach_realtime.emitter import DomainEvent, emit_many
-from healthcoach_realtime.resources import DISPATCH_DLQ, DISPATCH_QUEUE
+from healthcoach_realtime.resources import DISPATCH_DLQ, DISPATCH_QUEUE, DISPATCH_VISIBILITY_TIMEOUT_SECONDS
 from healthcoach_realtime.settings import DEFAULT_EVENT_BUS
 from tests.support.local_stack import StackUrls, running_stack
 
@@ -104,9 +104,12 @@ def _raise_open_file_limit() -> None:
 
 @pytest.fixture(scope="module")
 def load_stack() -> Iterator[StackUrls]:
-    """A stack of its own: 10,000 events and their history must not slow other tiers' stacks."""
+    """A stack of its own: 10,000 events and their history must not slow other tiers' stacks.
+
+    SQS's visibility timeout as deployed (60 s, not the dev default of 5 s): a saturated laptop
+    must not make a slow batch look lost and redeliver it."""
     _raise_open_file_limit()
-    with running_stack() as stack:
+    with running_stack("--visibility-timeout", str(DISPATCH_VISIBILITY_TIMEOUT_SECONDS)) as stack:
         yield stack
 
 
@@ -338,7 +341,7 @@ def test_every_connection_gets_exactly_its_users_events_in_order(load_stack: Sta
 @pytest.fixture
 def idle_stack() -> Iterator[StackUrls]:
     """A stack of its own whose pollers are idle, as when a user's burst comes in a quiet moment."""
-    with running_stack() as stack:
+    with running_stack("--visibility-timeout", str(DISPATCH_VISIBILITY_TIMEOUT_SECONDS)) as stack:
         yield stack
 
 

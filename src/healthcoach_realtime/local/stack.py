@@ -70,7 +70,11 @@ DEFAULT_PORT = 3001
 STAGE = "local"
 API_ID = "hcrealtime"
 REGION = "us-east-1"
-SQS_POLLERS = 2
+# One poller for the FIFO dispatch queue: a second one's long poll would keep the message groups
+# it saw locked when it started (moto 5.2 snapshots them once per ReceiveMessage), so it could
+# take a group's later messages while the first still dispatches its earlier ones. AWS locks
+# each group properly and runs groups concurrently; locally, batches run one after another.
+SQS_POLLERS = 1
 # Route key -> function directory; the CDK app wires the same ($default only once it exists).
 ROUTES: Mapping[str, str] = {CONNECT: "connect", DISCONNECT: "disconnect", DEFAULT: "default"}
 OPTIONAL_FUNCTIONS = frozenset({"default"})
