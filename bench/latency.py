@@ -25,11 +25,8 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -156,48 +153,13 @@ def _stack(port: int | None) -> Iterator[int]:
     if port is not None:
         yield port
         return
-    port = _free_port_pair()
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
-            [sys.executable, "-m", "healthcoach_realtime.cli", "dev", "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    _get_json(f"http://127.0.0.1:{port}/local/config")
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        log.seek(0)
-                        tail = log.read().decode(errors="replace")[-2000:]
-                        raise SystemExit(f"hc-realtime dev did not start: {tail}") from None
-                    time.sleep(0.1)
-            yield port
-        finally:
-            # A stack that just lost 1,000 clients is still running their $disconnects.
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+    from tests.support.local_stack import free_port_pair, stack_process
 
-
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = int(first.getsockname()[1])
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
-    raise SystemExit("no two adjacent free ports")
+    port = free_port_pair()
+    command = [sys.executable, "-m", "healthcoach_realtime.cli", "dev", "--port", str(port)]
+    # A stack that just lost 1,000 clients is still running their $disconnects: give it time.
+    with stack_process(command, port, env=dict(os.environ), stop_seconds=60):
+        yield port
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support.local_stack import StackUrls, _wait_until_serving, free_port_pair
+from tests.support.local_stack import StackUrls, free_port_pair, stack_process
 
 __all__ = ["issuer_url", "running_keyed_stack"]
 
@@ -45,7 +44,7 @@ def running_keyed_stack(key: rsa.RSAPrivateKey, kid: str, *flags: str) -> Iterat
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryDirectory() as folder:
         key_file = Path(folder) / "issuer.pem"
         key_file.write_bytes(pem)
         key_file.chmod(0o600)
@@ -57,24 +56,9 @@ def running_keyed_stack(key: rsa.RSAPrivateKey, kid: str, *flags: str) -> Iterat
             KEY_VARIABLE: str(key_file),
             KID_VARIABLE: kid,
         }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.keyed_stack", "dev", "--port", str(port), *flags],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            env=environment,
-            cwd=REPOSITORY,
-        )
-        try:
-            stack = StackUrls(port)
-            _wait_until_serving(stack, process, log)
+        command = [sys.executable, "-m", "tests.support.keyed_stack", "dev", "--port", str(port), *flags]
+        with stack_process(command, port, env=environment, cwd=str(REPOSITORY)) as stack:
             yield stack
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
 
 def _main() -> int:

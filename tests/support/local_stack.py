@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-__all__ = ["StackUrls", "free_port_pair", "running_stack"]
+__all__ = ["StackUrls", "free_port_pair", "running_stack", "stack_process"]
 
 STARTUP_SECONDS = 60.0
 
@@ -67,14 +67,20 @@ def free_port_pair() -> int:
 def running_stack(*flags: str) -> Iterator[StackUrls]:
     """Start ``hc-realtime dev --port P *flags``, wait (bounded) until it serves, stop it after."""
     port = free_port_pair()
+    command = [sys.executable, "-m", "healthcoach_realtime.cli", "dev", "--port", str(port), *flags]
+    with stack_process(command, port, env={**os.environ, "PYTHONUNBUFFERED": "1"}) as stack:
+        yield stack
+
+
+@contextmanager
+def stack_process(
+    command: list[str], port: int, *, env: dict[str, str], cwd: str | None = None, stop_seconds: float = 15
+) -> Iterator[StackUrls]:
+    """Run ``command`` (a stack serving on ``port``) until the block ends: waits until it serves,
+    then terminates it (killed after ``stop_seconds``)."""
     # A file, not a pipe: a pipe nobody reads would block the stack once its logs fill it.
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "healthcoach_realtime.cli", "dev", "--port", str(port), *flags],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=cwd)
         try:
             stack = StackUrls(port)
             _wait_until_serving(stack, process, log)
@@ -82,7 +88,7 @@ def running_stack(*flags: str) -> Iterator[StackUrls]:
         finally:
             process.terminate()
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=stop_seconds)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
