@@ -27,7 +27,7 @@ DYNAMODB_READ_UNIT_PER_MILLION = 0.125  # on-demand read request units
 DYNAMODB_WRITE_UNIT_PER_MILLION = 0.625  # on-demand write request units
 APIGW_MESSAGE_PER_MILLION = 1.00  # WebSocket messages (first billion, 32 KB each), PostToConnection incl.
 EVENTBRIDGE_EVENT_PER_MILLION = 1.00  # custom events published (64 KB each)
-SQS_REQUEST_PER_MILLION = 0.40  # standard queue requests (64 KB each)
+SQS_REQUEST_PER_MILLION = 0.50  # FIFO queue requests (64 KB each; standard queues: 0.40)
 LAMBDA_REQUEST_PER_MILLION = 0.20  # invocations
 PRICES = {
     "dynamodb_read_unit_per_million": DYNAMODB_READ_UNIT_PER_MILLION,
@@ -37,7 +37,9 @@ PRICES = {
     "sqs_request_per_million": SQS_REQUEST_PER_MILLION,
     "lambda_request_per_million": LAMBDA_REQUEST_PER_MILLION,
 }
-# Our pipeline per SQS batch: one receive and one delete by the event source mapping, one invocation.
+# Our pipeline: per event, EventBridge's SendMessage to the queue; per SQS batch, one receive and
+# one delete by the event source mapping, and one invocation.
+_SQS_REQUESTS_PER_EVENT = 1
 _SQS_REQUESTS_PER_BATCH = 2
 
 
@@ -59,6 +61,7 @@ def cost_per_million_events(
     if pipeline:
         cost["pipeline"] = (
             EVENTBRIDGE_EVENT_PER_MILLION
+            + _SQS_REQUESTS_PER_EVENT * SQS_REQUEST_PER_MILLION
             + _SQS_REQUESTS_PER_BATCH * SQS_REQUEST_PER_MILLION / events_per_batch
             + LAMBDA_REQUEST_PER_MILLION / events_per_batch
         )

@@ -18,10 +18,12 @@ def test_baseline_pays_reads_and_messages_only() -> None:
 
 
 def test_pipeline_adds_eventbridge_sqs_and_invocations_per_batch() -> None:
-    """One EventBridge event per event; two SQS requests and one invocation per batch of 10."""
+    """Per event one EventBridge event and its SendMessage to the queue; per batch of 10 two SQS
+    requests (receive, delete) and one invocation."""
     result = cost.cost_per_million_events(BASELINE_ONE_CONNECTION, pipeline=True, events_per_batch=10)
     expected = (
         cost.EVENTBRIDGE_EVENT_PER_MILLION
+        + cost.SQS_REQUEST_PER_MILLION
         + 2 * cost.SQS_REQUEST_PER_MILLION / 10
         + cost.LAMBDA_REQUEST_PER_MILLION / 10
     )
