@@ -1,4 +1,4 @@
-"""Short-circuit the stack's own boto3 calls to the emulator: same WSGI app, no socket.
+"""Short-circuit the stack's own boto3 calls to the emulator and to PostToConnection: no socket.
 
 Over loopback HTTP each call to moto costs ~5 ms here: a TCP connection per request (werkzeug's
 dev server closes every connection), a server thread per connection, and HTTP parsing on both
@@ -6,13 +6,18 @@ ends. The handlers the local stack runs make three or four such calls per event,
 hands their requests (the signed, serialized request botocore would send) straight to the
 emulator's WSGI app instead. The request and response bytes are the same; outside processes
 (the CLI, tests, the AWS CLI) still reach the emulator over HTTP on its port.
+
+PostToConnection, one call per connection per event, is the other hot call: the handlers'
+posts go straight to the management API's ``post`` on the event loop (GET and DELETE, rare,
+still go over HTTP).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -20,7 +25,11 @@ from botocore.awsrequest import AWSResponse
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest
 
-__all__ = ["route_to_app"]
+    from healthcoach_realtime.local.management_api import ManagementApi
+
+__all__ = ["route_posts_to", "route_to_app"]
+
+POST_TIMEOUT_SECONDS = 10.0
 
 
 class _RawBody(io.BytesIO):
@@ -48,6 +57,28 @@ def route_to_app(app: Any, endpoint_url: str) -> None:
         return _call(app, request, url.netloc)
 
     session.events.register("before-send", send)
+
+
+def route_posts_to(api: ManagementApi, loop: asyncio.AbstractEventLoop, management_url: str) -> None:
+    """From now on, PostToConnection calls of default-session clients for ``management_url``
+    (``http://host:port/<stage>``) run ``api.post`` on ``loop`` (never call them from it)."""
+    if boto3.DEFAULT_SESSION is None:  # else keep it: route_to_app's hook lives on it
+        boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    prefix = f"{management_url}/@connections/"
+
+    def send(request: AWSPreparedRequest, **_: Any) -> Any:  # an AWSResponse, or None: send it
+        if request.method != "POST" or not request.url.startswith(prefix):
+            return None
+        connection_id = unquote(urlsplit(request.url).path.rsplit("/", 1)[-1])
+        answer = asyncio.run_coroutine_threadsafe(api.post(connection_id, _body_bytes(request.body)), loop)
+        response = answer.result(timeout=POST_TIMEOUT_SECONDS)
+        body = response.body if isinstance(response.body, bytes) else b""
+        headers: Any = dict(response.headers)
+        return AWSResponse(request.url, response.status, headers, _RawBody(body))
+
+    session.events.register("before-send.apigatewaymanagementapi", send)
 
 
 def _body_bytes(body: Any) -> bytes:

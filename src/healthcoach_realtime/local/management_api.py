@@ -54,10 +54,14 @@ class ManagementApi:
 
     async def post_to_connection(self, request: web.Request) -> web.Response:
         """PostToConnection."""
-        connection = self._connection(request)
+        data = await request.read()
+        return await self.post(request.match_info["connection_id"], data)
+
+    async def post(self, connection_id: str, data: bytes) -> web.Response:
+        """PostToConnection's answer (also called in-process, see ``in_process.route_posts_to``)."""
+        connection = self._registry.get(connection_id)
         if connection is None:
             return _gone()
-        data = await request.read()
         if len(data) > self._max_data_bytes:
             return _error(413, "PayloadTooLargeException", "Request entity too large")
         try:

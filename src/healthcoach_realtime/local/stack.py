@@ -42,7 +42,7 @@ from healthcoach_realtime.local.handlers import (
     find_functions_dir,
     load_function,
 )
-from healthcoach_realtime.local.in_process import route_to_app
+from healthcoach_realtime.local.in_process import route_posts_to, route_to_app
 from healthcoach_realtime.local.issuer import IssuerEndpoints
 from healthcoach_realtime.local.live_connections import ConnectionRegistry
 from healthcoach_realtime.local.management_api import ManagementApi
@@ -212,7 +212,9 @@ class LocalStack:
         )
         app = web.Application(client_max_size=1024**2)
         app.router.add_get(f"/{STAGE}", gateway.handle)
-        ManagementApi(registry).add_routes(app, STAGE)
+        management = ManagementApi(registry)
+        management.add_routes(app, STAGE)
+        route_posts_to(management, asyncio.get_running_loop(), config.management_url)
         IssuerEndpoints(DevIssuer(config.issuer_url), f"/{STAGE}/issuer").add_routes(app)
         DevApi(ws_url=config.ws_url, emit=_emit, executor=self._executor).add_routes(app)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
