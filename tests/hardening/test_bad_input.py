@@ -133,11 +133,10 @@ def issuer(keyed_stack: StackUrls, issuer_key: rsa.RSAPrivateKey) -> DevIssuer:
 class Emulator:
     """The stack's AWS emulator, read with boto3: tables and the dead-letter queue."""
 
-    def __init__(self, endpoint: str) -> None:
-        session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
-        self.dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-        self.sqs = session.client("sqs", endpoint_url=endpoint)
-        self.events = session.client("events", endpoint_url=endpoint)
+    def __init__(self, stack: StackUrls) -> None:
+        self.dynamodb = stack.client("dynamodb")
+        self.sqs = stack.client("sqs")
+        self.events = stack.client("events")
         self.connections = ConnectionStore(self.dynamodb, DEFAULT_CONNECTIONS_TABLE)
         self.dlq_url = self.sqs.get_queue_url(QueueName=DISPATCH_DLQ)["QueueUrl"]
         self.dead_letters: dict[str, dict[str, Any]] = {}  # envelope id -> SQS message
@@ -185,7 +184,7 @@ class Emulator:
 
 @pytest.fixture(scope="module")
 def emulator(keyed_stack: StackUrls) -> Emulator:
-    return Emulator(keyed_stack.emulator_url)
+    return Emulator(keyed_stack)
 
 
 async def _connect(

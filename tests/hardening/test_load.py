@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import boto3
 import pytest
 
 from healthcoach_realtime.emitter import DomainEvent, emit_many
@@ -44,7 +43,6 @@ from healthcoach_realtime.resources import DISPATCH_DLQ, DISPATCH_QUEUE, DISPATC
 from healthcoach_realtime.settings import DEFAULT_EVENT_BUS
 from tests.support.local_stack import StackUrls, running_stack
 
-REGION = "us-east-1"
 SUBPROTOCOL = "healthcoach.v1"
 USERS = 100
 CONNECTIONS_PER_USER = 5
@@ -123,26 +121,6 @@ class Client:
     ended: str = ""
 
 
-def _sqs(stack: StackUrls) -> Any:
-    return boto3.client(
-        "sqs",
-        endpoint_url=stack.emulator_url,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
-def _eventbridge(stack: StackUrls) -> Any:
-    return boto3.client(
-        "events",
-        endpoint_url=stack.emulator_url,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 async def _token(session: aiohttp.ClientSession, stack: StackUrls, user: str) -> str:
     query = urllib.parse.urlencode({"user": user})
     async with session.get(f"{stack.base_url}/local/issuer/token?{query}") as response:
@@ -166,7 +144,7 @@ async def _read(client: Client) -> None:
 
 def _queue_drained(stack: StackUrls) -> bool:
     """Nothing left to deliver or redeliver on the dispatch queue."""
-    sqs = _sqs(stack)
+    sqs = stack.client("sqs")
     url = sqs.get_queue_url(QueueName=DISPATCH_QUEUE)["QueueUrl"]
     attributes = sqs.get_queue_attributes(
         QueueUrl=url,
@@ -176,7 +154,7 @@ def _queue_drained(stack: StackUrls) -> bool:
 
 
 def _dead_lettered(stack: StackUrls) -> int:
-    sqs = _sqs(stack)
+    sqs = stack.client("sqs")
     url = sqs.get_queue_url(QueueName=DISPATCH_DLQ)["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
@@ -270,7 +248,7 @@ async def _scenario(
         timings["connect"] = time.monotonic() - started
 
         started = time.monotonic()
-        bus = _eventbridge(stack)
+        bus = stack.client("events")
         expected: dict[str, list[str]] = {u: [] for u in users}
         size = -(-len(events) // load.rounds)
         for first in range(0, len(events), size):

@@ -20,12 +20,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import aiohttp
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from tests.support.local_stack import StackUrls, free_port_pair
 
-REGION = "us-east-1"
 WAIT_SECONDS = 10.0
 SUBPROTOCOL = "healthcoach.v1"
 MAX_MESSAGE_BYTES = 128 * 1024
@@ -100,29 +98,9 @@ async def _close_code(ws: aiohttp.ClientWebSocketResponse) -> int:
             raise AssertionError(f"connection ended without a close frame: {message!r}")
 
 
-def _dynamodb(stack: StackUrls) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack.emulator_url,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
-def _management(stack: StackUrls) -> Any:
-    return boto3.client(
-        "apigatewaymanagementapi",
-        endpoint_url=stack.management_url,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def _connection_ids(stack: StackUrls, user: str) -> list[str]:
     """The user's rows in the connections table (the GSI the dispatcher queries)."""
-    response = _dynamodb(stack).query(
+    response = stack.client("dynamodb").query(
         TableName="healthcoach_realtime_connections",
         IndexName="GSI1",
         KeyConditionExpression="userId = :u",
@@ -232,7 +210,7 @@ def test_stream_change_on_a_data_table_arrives_as_an_event(local_stack: StackUrl
     async def scenario(session: aiohttp.ClientSession) -> dict[str, Any]:
         async with await _connect(session, local_stack, user) as ws:
             await asyncio.to_thread(
-                _dynamodb(local_stack).put_item, TableName="healthcoach_food_logs", Item=item
+                local_stack.client("dynamodb").put_item, TableName="healthcoach_food_logs", Item=item
             )
             return await _next_frame(ws)
 
@@ -244,7 +222,7 @@ def test_stream_change_on_a_data_table_arrives_as_an_event(local_stack: StackUrl
 def test_client_killed_without_close_frame_is_removed_on_next_delivery(local_stack: StackUrls) -> None:
     """A vanished client keeps its row (no $disconnect) until a delivery gets 410 and deletes it."""
     user = _user()
-    management = _management(local_stack)
+    management = local_stack.client("apigatewaymanagementapi")
 
     async def scenario(session: aiohttp.ClientSession) -> tuple[bool, bool, dict[str, Any]]:
         victim = await _connect(session, local_stack, user)
@@ -338,7 +316,9 @@ def test_post_to_connection_delivers_the_bytes_as_a_text_frame(local_stack: Stac
         async with await _connect(session, local_stack, user) as ws:
             (connection_id,) = await asyncio.to_thread(_connection_ids, local_stack, user)
             response = await asyncio.to_thread(
-                _management(local_stack).post_to_connection, ConnectionId=connection_id, Data=data
+                local_stack.client("apigatewaymanagementapi").post_to_connection,
+                ConnectionId=connection_id,
+                Data=data,
             )
             message = await ws.receive(timeout=WAIT_SECONDS)
             return response["ResponseMetadata"]["HTTPStatusCode"], message.data
@@ -356,7 +336,7 @@ def test_get_connection_describes_the_socket(local_stack: StackUrls) -> None:
         async with await _connect(session, local_stack, user) as ws:
             (connection_id,) = await asyncio.to_thread(_connection_ids, local_stack, user)
             answer: dict[str, Any] = await asyncio.to_thread(
-                _management(local_stack).get_connection, ConnectionId=connection_id
+                local_stack.client("apigatewaymanagementapi").get_connection, ConnectionId=connection_id
             )
             await ws.close()
             return answer
@@ -371,7 +351,7 @@ def test_get_connection_describes_the_socket(local_stack: StackUrls) -> None:
 def test_delete_connection_closes_the_socket_and_forgets_it(local_stack: StackUrls) -> None:
     """delete_connection answers 204, the client sees a close, and the id is then gone (410)."""
     user = _user()
-    management = _management(local_stack)
+    management = local_stack.client("apigatewaymanagementapi")
 
     async def scenario(session: aiohttp.ClientSession) -> tuple[int, int, tuple[int, str]]:
         ws = await _connect(session, local_stack, user)
@@ -391,7 +371,7 @@ def test_delete_connection_closes_the_socket_and_forgets_it(local_stack: StackUr
 
 def test_post_to_unknown_connection_is_410_gone_exception(local_stack: StackUrls) -> None:
     """An id that was never connected answers 410 with x-amzn-ErrorType GoneException."""
-    management = _management(local_stack)
+    management = local_stack.client("apigatewaymanagementapi")
 
     with pytest.raises(management.exceptions.GoneException) as gone:
         management.post_to_connection(ConnectionId="Zm9vYmFyYmF6cXU=", Data=b"{}")
@@ -406,7 +386,7 @@ def test_post_over_128_kb_is_413(local_stack: StackUrls) -> None:
     async def scenario(session: aiohttp.ClientSession) -> tuple[tuple[int, str], bool]:
         async with await _connect(session, local_stack, user) as ws:
             (connection_id,) = await asyncio.to_thread(_connection_ids, local_stack, user)
-            management = _management(local_stack)
+            management = local_stack.client("apigatewaymanagementapi")
             refused = await asyncio.to_thread(
                 _http_status,
                 lambda: management.post_to_connection(

@@ -12,12 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import aiohttp
-import boto3
 from tests.support.local_stack import StackUrls
 
 from healthcoach_realtime.settings import DEFAULT_HISTORY_TABLE
 
-REGION = "us-east-1"
 WAIT_SECONDS = 10.0
 SUBPROTOCOL = "healthcoach.v1"
 T = TypeVar("T")
@@ -103,13 +101,7 @@ def test_resume_after_disconnect_gets_exactly_the_missed_events_in_order(local_s
 def test_resume_beyond_history_yields_one_resync(local_stack: StackUrls) -> None:
     """With seq 1 expired (deleted as TTL would), a client at 0 gets {"type": "resync", "latestSeq": 2}."""
     user = _user()
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=local_stack.emulator_url,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    dynamodb = local_stack.client("dynamodb")
 
     async def scenario(session: aiohttp.ClientSession) -> dict[str, Any]:
         ws = await _connect(session, local_stack, user)

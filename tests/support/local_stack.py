@@ -16,7 +16,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
+
+import boto3
 
 __all__ = ["StackUrls", "free_port_pair", "running_stack", "stack_process"]
 
@@ -44,6 +46,18 @@ class StackUrls:
     @property
     def emulator_url(self) -> str:
         return f"http://127.0.0.1:{self.port + 1}"
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of this stack: the @connections API for ``apigatewaymanagementapi``,
+        the emulator for every other service (any credentials do)."""
+        endpoint = self.management_url if service == "apigatewaymanagementapi" else self.emulator_url
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
 
 def free_port_pair() -> int:
