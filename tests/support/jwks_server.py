@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from tests.support.network import ServedInBackground
 
 __all__ = ["JwksServer"]
 
@@ -53,15 +54,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the test output is for assertions."""
 
 
-class JwksServer:
+class JwksServer(ServedInBackground[_Server]):
     """Serves ``<issuer_url>/.well-known/jwks.json`` from a background thread."""
 
     def __init__(self) -> None:
-        self._server = _Server()
-        # A short poll interval: shutdown() waits up to one interval (the default is 0.5 s).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="jwks-server", daemon=True
-        )
+        super().__init__(_Server(), "jwks-server")
 
     @property
     def issuer_url(self) -> str:
@@ -80,20 +77,3 @@ class JwksServer:
         keys = [key for document in documents for key in document["keys"]]
         with self._server.lock:
             self._server.document = {"keys": keys}
-
-    def start(self) -> JwksServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> JwksServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -22,9 +22,10 @@ import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
+
+from tests.support.network import ServedInBackground
 
 __all__ = ["RESET", "ManagementApiFake", "Post"]
 
@@ -142,12 +143,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the test output is for assertions."""
 
 
-class ManagementApiFake:
+class ManagementApiFake(ServedInBackground[_Server]):
     """The @connections API of stage ``test``, served from a background thread."""
 
     def __init__(self) -> None:
-        self._server = _Server()
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(_Server(), "management-api-fake")
 
     @property
     def endpoint(self) -> str:
@@ -192,14 +192,3 @@ class ManagementApiFake:
     def frames(self, connection_id: str) -> list[bytes]:
         """The bodies a connection received with a 200: what its browser would have seen."""
         return [p.body for p in self.posts(connection_id) if p.status == 200]
-
-    def __enter__(self) -> ManagementApiFake:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

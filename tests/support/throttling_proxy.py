@@ -18,9 +18,10 @@ import json
 import random
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.support.network import ServedInBackground
 
 __all__ = ["THROTTLE_TYPE", "ThrottlingProxy"]
 
@@ -101,12 +102,11 @@ def _throttle_body() -> bytes:
     return json.dumps({"__type": THROTTLE_TYPE, "message": _THROTTLE_MESSAGE}).encode()
 
 
-class ThrottlingProxy:
+class ThrottlingProxy(ServedInBackground[_Server]):
     """Forwards to ``upstream`` (moto's server); throttles DynamoDB calls at ``rate`` (seeded)."""
 
     def __init__(self, upstream: str, *, rate: float, seed: int = 0) -> None:
-        self._server = _Server(upstream, rate, seed)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(_Server(upstream, rate, seed), "throttling-proxy")
 
     @property
     def endpoint(self) -> str:
@@ -122,14 +122,3 @@ class ThrottlingProxy:
         """Change the throttled fraction (0 to let everything through)."""
         with self._server.lock:
             self._server.rate = rate
-
-    def __enter__(self) -> ThrottlingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
