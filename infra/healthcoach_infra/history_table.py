@@ -9,10 +9,10 @@ against a bad script (and AwsSolutions-DDB3 asks for it).
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from healthcoach_infra.connections_table import state_table
 from healthcoach_realtime.resources import HISTORY_BY_SEQ_INDEX
 
 __all__ = ["HistoryTable"]
@@ -23,18 +23,7 @@ class HistoryTable(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.table = dynamodb.Table(
-            self,
-            "Table",
-            partition_key=dynamodb.Attribute(name="userId", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute="ttl",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
+        self.table = state_table(self, partition_key="userId", sort_key="sk")
         self.table.add_local_secondary_index(
             index_name=HISTORY_BY_SEQ_INDEX,
             sort_key=dynamodb.Attribute(name="seq", type=dynamodb.AttributeType.NUMBER),
