@@ -67,7 +67,14 @@ class HistoryStore:
 
     def reserve(self, user_id: str, count: int) -> int:
         """Reserve ``count`` consecutive seqs (one UpdateItem); returns the first."""
-        return self._allocate(user_id, count) - count + 1
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=counter_key(user_id),
+            UpdateExpression="ADD lastSeq :k",
+            ExpressionAttributeValues={":k": {"N": str(count)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["lastSeq"]["N"]) - count + 1
 
     def keep(self, user_id: str, events: Sequence[NewEvent], first: int) -> dict[str, int]:
         """Keep ``events`` (unique ids) with the seqs reserved from ``first``; event id -> seq
@@ -106,17 +113,6 @@ class HistoryStore:
 
     def _ttl(self) -> int:
         return int(self._clock()) + self._ttl_seconds
-
-    def _allocate(self, user_id: str, count: int) -> int:
-        """Reserve ``count`` consecutive seqs; returns the last one."""
-        response = self._client.update_item(
-            TableName=self._table,
-            Key=counter_key(user_id),
-            UpdateExpression="ADD lastSeq :k",
-            ExpressionAttributeValues={":k": {"N": str(count)}},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(response["Attributes"]["lastSeq"]["N"])
 
     def latest_seq(self, user_id: str) -> int:
         """The last seq handed out to the user (0 when none)."""
