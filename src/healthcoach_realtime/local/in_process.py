@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.awsrequest import AWSResponse
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest
@@ -45,9 +46,6 @@ class _RawBody(io.BytesIO):
 def route_to_app(app: Any, endpoint_url: str) -> None:
     """From now on, boto3 clients of the default session created after this call send every
     request for ``endpoint_url`` to ``app`` in this thread."""
-    boto3.setup_default_session()
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
     target = urlsplit(endpoint_url)
 
     def send(request: AWSPreparedRequest, **_: Any) -> Any:  # an AWSResponse, or None: send it
@@ -56,16 +54,12 @@ def route_to_app(app: Any, endpoint_url: str) -> None:
             return None
         return _call(app, request, url.netloc)
 
-    session.events.register("before-send", send)
+    _default_session().events.register("before-send", send)
 
 
 def route_posts_to(api: ManagementApi, loop: asyncio.AbstractEventLoop, management_url: str) -> None:
     """From now on, PostToConnection calls of default-session clients for ``management_url``
     (``http://host:port/<stage>``) run ``api.post`` on ``loop`` (never call them from it)."""
-    if boto3.DEFAULT_SESSION is None:  # else keep it: route_to_app's hook lives on it
-        boto3.setup_default_session()
-    session = boto3.DEFAULT_SESSION
-    assert session is not None
     prefix = f"{management_url}/@connections/"
 
     def send(request: AWSPreparedRequest, **_: Any) -> Any:  # an AWSResponse, or None: send it
@@ -78,7 +72,14 @@ def route_posts_to(api: ManagementApi, loop: asyncio.AbstractEventLoop, manageme
         headers: Any = dict(response.headers)
         return AWSResponse(request.url, response.status, headers, _RawBody(body))
 
-    session.events.register("before-send.apigatewaymanagementapi", send)
+    _default_session().events.register("before-send.apigatewaymanagementapi", send)
+
+
+def _default_session() -> Any:
+    """boto3's default session, created once: the hooks registered on it add up."""
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    return boto3.DEFAULT_SESSION
 
 
 def _body_bytes(body: Any) -> bytes:
@@ -94,46 +95,27 @@ def _body_bytes(body: Any) -> bytes:
 
 
 def _call(app: Any, request: AWSPreparedRequest, host: str) -> AWSResponse:
+    """One request through ``app``, as werkzeug's server would pass it (werkzeug's test tools)."""
     url = urlsplit(request.url)
-    body = _body_bytes(request.body)
-    server_name, _, port = host.partition(":")
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": request.method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": url.path or "/",
-        "QUERY_STRING": url.query,
-        "SERVER_NAME": server_name,
-        "SERVER_PORT": port or "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": url.scheme,
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "HTTP_HOST": host,
-    }
-    for name, value in request.headers.items():
-        key = name.upper().replace("-", "_")
-        text = value.decode() if isinstance(value, bytes) else str(value)
-        if key == "CONTENT_TYPE":
-            environ["CONTENT_TYPE"] = text
-        elif key != "CONTENT_LENGTH":
-            environ[f"HTTP_{key}"] = text
-    answer: dict[str, Any] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        answer["status"] = int(status.split(" ", 1)[0])
-        answer["headers"] = dict(headers)
-
-    chunks = app(environ, start_response)
+    headers = [
+        (name, value.decode() if isinstance(value, bytes) else str(value))
+        for name, value in request.headers.items()
+        if name.lower() != "content-length"  # the builder sets it from the body
+    ]
+    environ = EnvironBuilder(
+        method=request.method,
+        base_url=f"{url.scheme}://{host}",
+        path=url.path or "/",
+        query_string=url.query,
+        headers=headers,
+        data=_body_bytes(request.body),
+    ).get_environ()
+    chunks, status, response_headers = run_wsgi_app(app, environ)
     try:
         payload = b"".join(chunks)
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
-    return AWSResponse(request.url, answer["status"], answer["headers"], _RawBody(payload))
+    answer_headers: Any = dict(response_headers.items())
+    return AWSResponse(request.url, int(status.split(" ", 1)[0]), answer_headers, _RawBody(payload))
