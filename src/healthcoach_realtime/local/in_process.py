@@ -10,16 +10,22 @@ emulator's WSGI app instead. The request and response bytes are the same; outsid
 PostToConnection, one call per connection per event, is the other hot call: the handlers'
 posts go straight to the management API's ``post`` on the event loop (GET and DELETE, rare,
 still go over HTTP).
+
+Nothing here checks signatures, so the stack's clients also skip SigV4 (``skip_signing``: ~6% of
+the stack's CPU per event): a request carries only the credential scope, from which moto reads
+the region and the account, as it does from a signed request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import boto3
+import botocore
 from botocore.awsrequest import AWSResponse
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
@@ -28,7 +34,7 @@ if TYPE_CHECKING:
 
     from healthcoach_realtime.local.management_api import ManagementApi
 
-__all__ = ["route_posts_to", "route_to_app"]
+__all__ = ["route_posts_to", "route_to_app", "skip_signing"]
 
 POST_TIMEOUT_SECONDS = 10.0
 
@@ -73,6 +79,29 @@ def route_posts_to(api: ManagementApi, loop: asyncio.AbstractEventLoop, manageme
         return AWSResponse(request.url, response.status, headers, _RawBody(body))
 
     _default_session().events.register("before-send.apigatewaymanagementapi", send)
+
+
+def skip_signing(access_key: str) -> None:
+    """From now on, default-session clients created after this call send their requests unsigned,
+    with an ``Authorization`` header that names ``access_key``'s credential scope, no signature.
+
+    Only for a process whose clients all talk to local endpoints that check no signature (the
+    emulator, the local management API), as the local stack's do.
+    """
+    session = _default_session()
+    day = time.strftime("%Y%m%d", time.gmtime())
+
+    def unsigned(**_: Any) -> Any:
+        return botocore.UNSIGNED
+
+    def scope_only(request: Any, signing_name: str, region_name: str, **_: Any) -> None:
+        request.headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={access_key}/{day}/{region_name}/{signing_name}/aws4_request, "
+            "SignedHeaders=host, Signature=unsigned"
+        )
+
+    session.events.register("choose-signer", unsigned)
+    session.events.register("before-sign", scope_only)
 
 
 def _default_session() -> Any:

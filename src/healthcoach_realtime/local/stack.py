@@ -42,7 +42,7 @@ from healthcoach_realtime.local.handlers import (
     find_functions_dir,
     load_function,
 )
-from healthcoach_realtime.local.in_process import route_posts_to, route_to_app
+from healthcoach_realtime.local.in_process import route_posts_to, route_to_app, skip_signing
 from healthcoach_realtime.local.issuer import IssuerEndpoints
 from healthcoach_realtime.local.live_connections import ConnectionRegistry
 from healthcoach_realtime.local.management_api import ManagementApi
@@ -70,6 +70,7 @@ DEFAULT_PORT = 3001
 STAGE = "local"
 API_ID = "hcrealtime"
 REGION = "us-east-1"
+LOCAL_ACCESS_KEY = "local"  # any key: the emulator checks none (moto derives the account from it)
 # One poller for the FIFO dispatch queue: a second one's long poll would keep the message groups
 # it saw locked when it started (moto 5.2 snapshots them once per ReceiveMessage), so it could
 # take a group's later messages while the first still dispatches its earlier ones. AWS locks
@@ -281,6 +282,7 @@ class LocalStack:
             ) from None
         # This process's own clients (handlers, pollers) skip the socket; see in_process.
         route_to_app(self._emulator.app, self.config.emulator_url)
+        skip_signing(LOCAL_ACCESS_KEY)
 
     def _provision(self) -> str:
         for name in _UNSAFE_AWS_VARIABLES:
@@ -290,7 +292,7 @@ class LocalStack:
         # Every client below, and every handler's, talks to the emulator only.
         os.environ.update(
             AWS_ENDPOINT_URL=self.config.emulator_url,
-            AWS_ACCESS_KEY_ID="local",
+            AWS_ACCESS_KEY_ID=LOCAL_ACCESS_KEY,
             AWS_SECRET_ACCESS_KEY="local",  # noqa: S106
             AWS_DEFAULT_REGION=REGION,
             AWS_REGION=REGION,
