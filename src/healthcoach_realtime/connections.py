@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from healthcoach_realtime.resources import CONNECTIONS_GSI
 from healthcoach_realtime.settings import CONNECTION_TTL_SECONDS
@@ -98,21 +98,23 @@ class ConnectionStore:
         return Connection.from_item(item) if item else None
 
     def connection_ids_of(self, user_id: str) -> list[str]:
-        """Every connection id of a user: one GSI query (paginated), keys only."""
-        return [c.connection_id for c in self._query(user_id)]
+        """Every connection id of a user: one GSI query (paginated) that returns the ids only
+        (the dispatcher's lookup: a smaller answer is less to send and to parse)."""
+        return [str(item["connectionId"]["S"]) for item in self._query(user_id, only="connectionId")]
 
     def connections_of(self, user_id: str) -> list[Connection]:
         """Every connection of a user, with what the GSI projects."""
-        return list(self._query(user_id))
+        return [Connection.from_item(item) for item in self._query(user_id)]
 
-    def _query(self, user_id: str) -> Iterator[Connection]:
+    def _query(self, user_id: str, only: str | None = None) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator("query")
+        projection: dict[str, Any] = {"ProjectionExpression": only} if only else {}
         pages = paginator.paginate(
             TableName=self._table,
             IndexName=CONNECTIONS_GSI,
             KeyConditionExpression="userId = :u",
             ExpressionAttributeValues={":u": {"S": user_id}},
+            **projection,
         )
         for page in pages:
-            for item in page.get("Items", []):
-                yield Connection.from_item(item)
+            yield from page.get("Items", [])
