@@ -5,6 +5,7 @@ loopback HTTP server playing the @connections management API (tests/support/mana
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
@@ -304,6 +305,24 @@ def test_posts_to_a_users_connections_overlap(
     assert invoke(dispatcher, load_sample()) == {"batchItemFailures": []}
     assert not api.rendezvous_failed
     assert all(len(api.frames(c)) == 1 for c in ("b1=", "b2=", "b3="))
+
+
+def test_a_users_events_are_kept_concurrently(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """A burst's three history writes are in flight at once (each waits for the other two: one
+    after another, the first would time out), and the frames still carry seqs 1, 2, 3 in order."""
+    connect(store, "u-burst", "k1=")
+    together = threading.Barrier(3, timeout=5)
+
+    def wait_for_the_others(**_: Any) -> None:  # returns None: botocore then sends the request
+        together.wait()
+
+    clients.dynamodb_client().meta.events.register("before-send.dynamodb.PutItem", wait_for_the_others)
+    records = [sqs_record(envelope("foodLogDeleted", "u-burst", {"id": f"k{i}"})) for i in range(3)]
+    assert invoke(dispatcher, sqs_event(*records)) == {"batchItemFailures": []}
+    frames = [frame(b) for b in api.frames("k1=")]
+    assert [(f["data"]["id"], f["seq"]) for f in frames] == [("k0", 1), ("k1", 2), ("k2", 3)]
 
 
 def test_events_reach_a_connection_in_batch_order(

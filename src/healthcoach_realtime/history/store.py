@@ -77,32 +77,30 @@ class HistoryStore:
         return int(response["Attributes"]["lastSeq"]["N"]) - count + 1
 
     def keep(self, user_id: str, events: Sequence[NewEvent], first: int) -> dict[str, int]:
-        """Keep ``events`` (unique ids) with the seqs reserved from ``first``; event id -> seq
-        (an event kept before keeps its seq)."""
-        # In seq order, one at a time: a resume that finds seq n + 1 kept finds n kept too.
-        return {
-            event_id: self._claim(HistoryEvent(user_id, first + offset, event_id, event_type, data, at))
-            for offset, (event_id, event_type, data, at) in enumerate(events)
-        }
+        """Keep ``events`` (unique ids) with the seqs reserved from ``first``, one after another;
+        event id -> seq (an event kept before keeps its seq). The dispatcher claims a batch's
+        events concurrently instead (``claim``): the resume logic needs no order among them."""
+        return {event[0]: self.claim(user_id, event, first + offset) for offset, event in enumerate(events)}
 
-    def _claim(self, event: HistoryEvent) -> int:
-        """Keep ``event`` with its seq, unless the event id already has one (then that one)."""
+    def claim(self, user_id: str, event: NewEvent, seq: int) -> int:
+        """Keep ``event`` with ``seq``, unless its id already has a seq: then that one (and
+        ``seq`` is kept as skipped, so the user's seqs stay contiguous)."""
+        event_id, event_type, data, at = event
+        kept = HistoryEvent(user_id, seq, event_id, event_type, data, at)
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=event.item(self._ttl()),
+                Item=kept.item(self._ttl()),
                 ConditionExpression="attribute_not_exists(sk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            existing: Any = exc.response.get("Item") or self._kept_item(event.user_id, event.event_id)
-            self._client.put_item(
-                TableName=self._table, Item=skipped_item(event.user_id, event.seq, self._ttl())
-            )
+            existing: Any = exc.response.get("Item") or self._kept_item(user_id, event_id)
+            self._client.put_item(TableName=self._table, Item=skipped_item(user_id, seq, self._ttl()))
             return int(existing["seq"]["N"])
-        return event.seq
+        return seq
 
     def _kept_item(self, user_id: str, event_id: str) -> dict[str, Any]:
         """The winner's item when the failed condition did not return it (older DynamoDB APIs)."""
