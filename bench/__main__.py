@@ -18,7 +18,7 @@ from bench.calls import measure_calls
 from bench.cold_start import measure_cold_starts
 from bench.fanout import MODELED_RTT_MS, measure_fanout
 from bench.rig import Rig
-from bench.servers import management_api, moto_server
+from bench.servers import emulator, management_api
 
 STARTED = time.monotonic()
 
@@ -33,8 +33,8 @@ def main() -> int:
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.machine()}",
     }
-    progress("fan-out, AWS calls and cold start against moto_server and a loopback @connections fake")
-    with moto_server() as aws, management_api() as ws:
+    progress("fan-out, AWS calls and cold start against the AWS emulator and a loopback @connections fake")
+    with emulator() as aws, management_api() as ws:
         rig = Rig(aws, ws)
         results["dispatcher_history"] = rig.with_history
         try:

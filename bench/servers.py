@@ -1,5 +1,6 @@
 """Loopback servers for the benchmarks, each in its own process (as AWS is not in ours):
-moto's server, and the @connections fake from ``tests/support`` (moto never answers 410).
+the local stack's AWS emulator (moto's server with the stack's memoizations of moto's hot spots,
+``local/emulator.py``), and the @connections fake from ``tests/support`` (moto never answers 410).
 """
 
 from __future__ import annotations
@@ -8,12 +9,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["REPO", "aws_env", "management_api", "moto_server"]
+__all__ = ["REPO", "aws_env", "emulator", "management_api"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,6 +22,15 @@ _FAKE = (
     "from tests.support.management_api import ManagementApiFake\n"
     "api = ManagementApiFake().__enter__()\n"
     "print(api.endpoint, flush=True)\n"
+    "sys.stdin.read()\n"
+)
+
+
+_EMULATOR = (
+    "import sys\n"
+    "from healthcoach_realtime.local.emulator import Emulator\n"
+    "Emulator(int(sys.argv[1])).start()\n"
+    "print('ready', flush=True)\n"
     "sys.stdin.read()\n"
 )
 
@@ -38,20 +47,24 @@ def aws_env(endpoint: str) -> dict[str, str]:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """``moto_server`` on a free loopback port; yields its endpoint URL."""
+def emulator() -> Iterator[str]:
+    """The local stack's AWS emulator on a free loopback port, in a child process; yields its URL."""
     port = _free_port()
-    binary = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(  # noqa: S603 (the venv's moto_server, fixed arguments)
-        [str(binary), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed script)
+        [sys.executable, "-c", _EMULATOR, str(port)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
-        _wait_for_port(port, process)
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the emulator did not start")
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
+        assert process.stdin is not None
+        process.stdin.close()
         process.wait(timeout=15)
 
 
@@ -79,16 +92,3 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("moto_server exited")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("moto_server did not start")
