@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["MAX_MESSAGE_BYTES", "encode_frame", "event_frame"]
+__all__ = ["MAX_MESSAGE_BYTES", "SEQ_BYTES", "encode_frame", "event_frame"]
 
 # API Gateway's WebSocket message limit (128 KB); PostToConnection refuses larger data (413).
 MAX_MESSAGE_BYTES = 128 * 1024
+# What ``seq`` adds to an encoded event frame at most: ``,"seq":`` and up to 20 digits.
+SEQ_BYTES = len(',"seq":') + 20
 
 
 def event_frame(event_type: str, data: Any, event_id: str, time: str, **extra: Any) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.support.sqs_events import envelope, load_sample, sqs_record
 
 from healthcoach_realtime.dispatch.parse import DispatchEvent, InvalidRecord, parse_batch, parse_record
-from healthcoach_realtime.frames import MAX_MESSAGE_BYTES
+from healthcoach_realtime.frames import MAX_MESSAGE_BYTES, SEQ_BYTES
 
 
 def test_sample_batch_parses_in_order() -> None:
@@ -93,6 +94,24 @@ def test_frame_over_the_message_limit_is_invalid() -> None:
         "foodLogCreated", "u1", {"id": "f1", "notes": "n" * 1000, "extra": "x" * MAX_MESSAGE_BYTES}
     )
     assert "exceeds" in reason_of(body)
+
+
+def frame_of_size(size: int) -> dict[str, Any]:
+    """An envelope whose frame (before its seq) is exactly ``size`` bytes."""
+    body = envelope("foodLogCreated", "u1", {"id": "f1", "extra": ""})
+    parsed = parse_record(sqs_record(json.dumps(body)))
+    assert isinstance(parsed, DispatchEvent)
+    body["detail"]["data"]["extra"] = "x" * (size - len(parsed.frame))
+    return body
+
+
+def test_frame_too_close_to_the_limit_for_its_seq_is_invalid() -> None:
+    """A frame that fits only without its seq would get a 413 once stamped: refused at parse."""
+    assert "exceeds" in reason_of(frame_of_size(MAX_MESSAGE_BYTES - 5))
+    fits = parse_record(sqs_record(json.dumps(frame_of_size(MAX_MESSAGE_BYTES - SEQ_BYTES))))
+    assert isinstance(fits, DispatchEvent)
+    assert len(fits.frame) == MAX_MESSAGE_BYTES - SEQ_BYTES
+    assert len(fits.frame) + len(f',"seq":{2**64 - 1}') <= MAX_MESSAGE_BYTES
 
 
 def test_record_without_body_is_invalid() -> None:
