@@ -10,13 +10,14 @@ over HTTP) -> gateway -> socket. One event at a time, to a different user each t
 
 ``make bench`` calls ``measure_points`` (one stack, 1, 100 and 1,000 connections).
 
-Measured on the 2-vCPU development machine (100 connections of 50 users, 300 events, three
-runs): median 21.9-23.1 ms, p90 26-29 ms, p99 35-39 ms (target: median <= 25, p99 <= 60).
-Where the time goes, per event: PutEvents in moto ~5 ms, the SQS long poll waking ~4 ms, the
-dispatcher ~13 ms (GSI query in moto ~8 ms, two concurrent PostToConnection ~5 ms). Before the
-fixes in ``local/emulator.py`` (moto's backend lookup and JSONPath parsing), ``gc.freeze()``
-in ``local/stack.py`` and once-a-second stream polling, the same run gave median 31-37 ms,
-p99 55-80 ms and a ~130 ms full-collection stall in most runs.
+Measured on the 2-vCPU development machine (100 connections of 50 users, 300 events): median
+22-25 ms, p99 33-38 ms over several runs (target: median <= 25, p99 <= 60); the stack spends
+~30 ms of CPU per event here, all in one process. The history's two writes (seq, kept event)
+had raised the median to 28-30 ms; what brought it back: moto's per-query sort of the whole
+table and its per-request method listing (``local/emulator.py``), no SigV4 for the stack's
+own calls (``local/in_process.py``), and a lookup that projects only connection ids. Earlier,
+moto's backend lookup and JSONPath parsing, ``gc.freeze()`` in ``local/stack.py`` and
+once-a-second stream polling had taken the median from 31-37 ms to ~22 ms.
 """
 
 from __future__ import annotations
