@@ -8,6 +8,7 @@ response names the records SQS has to redeliver. Environment: ``CONNECTIONS_TABL
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,9 @@ from healthcoach_realtime.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Kept free at the end of an invocation to dead-letter, remove gone connections and answer.
+REPORT_SECONDS = 1.0
 
 
 @cache
@@ -49,10 +53,12 @@ def dead_letters() -> DeadLetterQueue:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Deliver one SQS batch; returns ``{"batchItemFailures": [...]}``."""
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - REPORT_SECONDS
     return dispatch_batch(
         event,
         store=store(),
         management=management_api_client(),
         dead_letters=dead_letters(),
         history=history(),
+        deadline=deadline,
     )

@@ -28,6 +28,7 @@ from tests.support.sqs_events import (
 
 from healthcoach_realtime import clients, emit
 from healthcoach_realtime.connections import Connection, ConnectionStore
+from healthcoach_realtime.dispatch.deliver import ATTEMPT_SECONDS
 from healthcoach_realtime.local.provision import create_event_pipeline, create_history_table
 from healthcoach_realtime.settings import get_settings
 
@@ -323,6 +324,29 @@ def test_a_users_events_are_kept_concurrently(
     assert invoke(dispatcher, sqs_event(*records)) == {"batchItemFailures": []}
     frames = [frame(b) for b in api.frames("k1=")]
     assert [(f["data"]["id"], f["seq"]) for f in frames] == [("k0", 1), ("k1", 2), ("k2", 3)]
+
+
+def test_no_post_starts_that_could_outlast_the_invocation(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
+) -> None:
+    """With less time left than one post may take, nothing is posted and every record is
+    reported for redelivery; the redelivery, with time enough, brings the same seqs."""
+    connect(store, "u-late", "l1=")
+    records = [
+        sqs_record(envelope("foodLogDeleted", "u-late", {"id": f"l{i}"}), message_id=f"m-late-{i}")
+        for i in range(2)
+    ]
+    short = dispatcher.handler(sqs_event(*records), LambdaContext(remaining_ms=int(ATTEMPT_SECONDS * 1000)))
+    assert short == {"batchItemFailures": [{"itemIdentifier": "m-late-0"}, {"itemIdentifier": "m-late-1"}]}
+    assert api.frames("l1=") == []
+    assert invoke(dispatcher, sqs_event(*records)) == {"batchItemFailures": []}
+    assert [frame(b)["seq"] for b in api.frames("l1=")] == [1, 2]
+
+
+def test_attempt_bound_is_the_management_clients_timeouts(dispatcher: ModuleType) -> None:
+    """The deadline check assumes a post ends within the client's connect + read timeouts."""
+    config = clients.management_api_client().meta.config
+    assert config.connect_timeout + config.read_timeout == ATTEMPT_SECONDS
 
 
 def test_events_reach_a_connection_in_batch_order(

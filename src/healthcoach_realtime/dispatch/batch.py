@@ -62,8 +62,11 @@ def dispatch_batch(
     policy: RetryPolicy = DISPATCH_RETRY,
     sleep: Callable[[float], None] = time.sleep,
     max_workers: int = MAX_WORKERS,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
-    """Deliver a batch; returns the partial-batch response ``{"batchItemFailures": [...]}``."""
+    """Deliver a batch; returns the partial-batch response ``{"batchItemFailures": [...]}``.
+
+    ``deadline`` (``time.monotonic()`` seconds): start no post that could end after it."""
     records = parse_batch(sqs_event)
     undead_lettered = [
         r.message_id
@@ -74,7 +77,9 @@ def dispatch_batch(
     with ThreadPoolExecutor(max_workers=max_workers) as executor:
         prepared, unreachable = _prepare(store, history, by_user, executor)
         targets = [(cid, events) for events, ids in prepared.values() for cid in ids]
-        deliveries = deliver_all(management, targets, executor=executor, policy=policy, sleep=sleep)
+        deliveries = deliver_all(
+            management, targets, executor=executor, policy=policy, sleep=sleep, deadline=deadline
+        )
     _log_deliveries(deliveries)
     undead_lettered += _park_refused(dead_letters, records, deliveries)
     removed = _remove_gone(store, deliveries)

@@ -3,6 +3,10 @@
 One shared @connections client (thread-safe, pooled; see ``clients.management_api_client``)
 and one bounded thread pool. Each connection gets its events in batch order, so a browser
 sees one user's events in the order they were emitted.
+
+With a ``deadline`` (the Lambda's end, less time to report), no attempt starts that could
+outlast it: what is left is reported for SQS to redeliver, instead of the invocation timing
+out and the whole batch coming back.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from healthcoach_realtime.dispatch.plan import Delivery, Outcome, classify
+from healthcoach_realtime.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -23,7 +28,11 @@ if TYPE_CHECKING:
     from healthcoach_realtime.dispatch.parse import DispatchEvent
     from healthcoach_realtime.retry import RetryPolicy
 
-__all__ = ["deliver_all", "deliver_to_connection", "post_status"]
+__all__ = ["ATTEMPT_SECONDS", "deliver_all", "deliver_to_connection", "post_status"]
+
+# The longest one PostToConnection can take: the @connections client's connect (2 s) and read
+# (5 s) timeouts (``clients._MANAGEMENT_CONFIG``).
+ATTEMPT_SECONDS = 7.0
 
 
 def post_status(client: ApiGatewayManagementApiClient, connection_id: str, data: bytes) -> int | None:
@@ -53,6 +62,8 @@ def deliver_to_connection(
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[Delivery]:
     """Post ``events`` in order to one connection; one ``Delivery`` per event.
 
@@ -61,7 +72,9 @@ def deliver_to_connection(
     """
     deliveries: list[Delivery] = []
     for position, event in enumerate(events):
-        delivery = _deliver_one(client, connection_id, event, policy=policy, sleep=sleep, rng=rng)
+        delivery = _deliver_one(
+            client, connection_id, event, policy=policy, sleep=sleep, rng=rng, deadline=deadline, clock=clock
+        )
         deliveries.append(delivery)
         if delivery.outcome in (Outcome.GONE, Outcome.RETRY):
             deliveries += [
@@ -80,9 +93,17 @@ def _deliver_one(
     policy: RetryPolicy,
     sleep: Callable[[float], None],
     rng: Callable[[], float],
+    deadline: float | None,
+    clock: Callable[[], float],
 ) -> Delivery:
     attempt = 1
     while True:
+        if deadline is not None and clock() + ATTEMPT_SECONDS > deadline:
+            logger.warning(
+                "no time left for another attempt: reported for redelivery",
+                extra={"event_id": event.event_id, "connection_id": connection_id, "attempts": attempt - 1},
+            )
+            return Delivery(event.message_id, event.event_id, connection_id, Outcome.RETRY, None, attempt - 1)
         status = post_status(client, connection_id, event.frame)
         outcome = classify(status)
         if outcome is not Outcome.RETRY or attempt >= policy.attempts:
@@ -98,10 +119,13 @@ def deliver_all(
     executor: Executor,
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> list[Delivery]:
     """Every ``(connection_id, events)`` target at once on ``executor``; all their deliveries."""
     futures = [
-        executor.submit(deliver_to_connection, client, connection_id, events, policy=policy, sleep=sleep)
-        for connection_id, events in targets
+        executor.submit(
+            deliver_to_connection, client, cid, events, policy=policy, sleep=sleep, deadline=deadline
+        )
+        for cid, events in targets
     ]
     return [delivery for future in futures for delivery in future.result()]
