@@ -82,6 +82,7 @@ class RealtimeFunction(Construct):
         spec: FunctionSpec,
         repo_root: Path,
         environment: Mapping[str, str],
+        service: str = SERVICE,
         log_level: str = "INFO",
         target: BundleTarget = LAMBDA_TARGET,
     ) -> None:
@@ -110,7 +111,7 @@ class RealtimeFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             environment={
-                "POWERTOOLS_SERVICE_NAME": SERVICE,
+                "POWERTOOLS_SERVICE_NAME": service,
                 "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
                 "LOG_LEVEL": log_level,
                 **environment,

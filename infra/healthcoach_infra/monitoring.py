@@ -1,7 +1,8 @@
 """Alarms and a dashboard: is anything being lost, and how fast do events reach browsers.
 
 Custom metrics are the handlers' (``observability.MetricName``, namespace ``HealthCoachRealtime``,
-dimension ``service``), published by Powertools as embedded metric format log lines.
+dimension ``service`` = ``healthcoach-realtime-<stage>``), published by Powertools as embedded
+metric format log lines.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from healthcoach_realtime.observability import NAMESPACE, SERVICE, MetricName
+from healthcoach_realtime.observability import NAMESPACE, MetricName, service_name
 
 __all__ = ["DELIVERY_FAILURES_THRESHOLD", "Monitoring", "custom_metric"]
 
@@ -29,12 +30,14 @@ DELIVERY_FAILURES_THRESHOLD = 10
 _FIVE_MINUTES = cdk.Duration.minutes(5)
 
 
-def custom_metric(name: str, *, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
-    """A metric the handlers publish through Powertools."""
+def custom_metric(
+    name: str, *, stage: str, statistic: str = "Sum", label: str | None = None
+) -> cloudwatch.Metric:
+    """A metric one stage's handlers publish through Powertools."""
     return cloudwatch.Metric(
         namespace=NAMESPACE,
         metric_name=name,
-        dimensions_map={"service": SERVICE},
+        dimensions_map={"service": service_name(stage)},
         statistic=statistic,
         period=_FIVE_MINUTES,
         label=label,
@@ -90,13 +93,13 @@ class Monitoring(Construct):
             )
         self._alarm(
             "DeliveryFailures",
-            custom_metric(MetricName.DELIVERY_FAILURES),
+            custom_metric(MetricName.DELIVERY_FAILURES, stage=stage),
             threshold=DELIVERY_FAILURES_THRESHOLD,
             description="The dispatcher keeps failing to post to connections (not 410 Gone)",
         )
         self._alarm(
             "HandlerFailures",
-            custom_metric(MetricName.HANDLER_FAILURES),
+            custom_metric(MetricName.HANDLER_FAILURES, stage=stage),
             threshold=1,
             description="$connect or $disconnect answered 500 (configuration or AWS trouble, not the client)",
         )
@@ -129,6 +132,9 @@ class Monitoring(Construct):
         bus: events.IEventBus,
         api: apigwv2.IWebSocketApi,
     ) -> cloudwatch.Dashboard:
+        def ours(name: str, *, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
+            return custom_metric(name, stage=stage, statistic=statistic, label=label)
+
         def api_metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace="AWS/ApiGateway",
@@ -164,9 +170,9 @@ class Monitoring(Construct):
             graph(
                 "Connections",
                 [
-                    custom_metric(MetricName.CONNECTIONS_OPENED, label="opened"),
-                    custom_metric(MetricName.CONNECTIONS_CLOSED, label="closed"),
-                    custom_metric(MetricName.AUTH_FAILURES, label="refused (auth)"),
+                    ours(MetricName.CONNECTIONS_OPENED, label="opened"),
+                    ours(MetricName.CONNECTIONS_CLOSED, label="closed"),
+                    ours(MetricName.AUTH_FAILURES, label="refused (auth)"),
                 ],
                 [api_metric("ConnectCount")],
             ),
@@ -174,8 +180,8 @@ class Monitoring(Construct):
                 "Events",
                 [
                     rule_metric("MatchedEvents"),
-                    custom_metric(MetricName.EVENTS_DISPATCHED, label="dispatched"),
-                    custom_metric(MetricName.INVALID_EVENTS, label="invalid (dead-lettered)"),
+                    ours(MetricName.EVENTS_DISPATCHED, label="dispatched"),
+                    ours(MetricName.INVALID_EVENTS, label="invalid (dead-lettered)"),
                 ],
                 [
                     dispatch_queue.metric_approximate_number_of_messages_visible(label="queued"),
@@ -190,17 +196,17 @@ class Monitoring(Construct):
             graph(
                 "Messages",
                 [
-                    custom_metric(MetricName.MESSAGES_SENT, label="sent"),
-                    custom_metric(MetricName.DELIVERY_FAILURES, label="failed"),
-                    custom_metric(MetricName.STALE_CONNECTIONS_REMOVED, label="stale removed"),
+                    ours(MetricName.MESSAGES_SENT, label="sent"),
+                    ours(MetricName.DELIVERY_FAILURES, label="failed"),
+                    ours(MetricName.STALE_CONNECTIONS_REMOVED, label="stale removed"),
                 ],
                 [api_metric("MessageCount")],
             ),
             graph(
                 "Latency (ms)",
                 [
-                    custom_metric(MetricName.DELIVERY_LATENCY, statistic="p50", label="delivery p50"),
-                    custom_metric(MetricName.DELIVERY_LATENCY, statistic="p99", label="delivery p99"),
+                    ours(MetricName.DELIVERY_LATENCY, statistic="p50", label="delivery p50"),
+                    ours(MetricName.DELIVERY_LATENCY, statistic="p99", label="delivery p99"),
                     api_metric("IntegrationLatency", "p99"),
                 ],
                 [f.metric_duration(statistic="p99", label=f"{n} p99") for n, f in functions.items()],

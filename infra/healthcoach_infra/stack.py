@@ -18,6 +18,7 @@ from healthcoach_infra.monitoring import Monitoring
 from healthcoach_infra.nag import acknowledge_findings
 from healthcoach_infra.schema_registry import EventSchemaRegistry
 from healthcoach_infra.websocket_api import RealtimeWebSocketApi
+from healthcoach_realtime.observability import service_name
 from healthcoach_realtime.settings import DEFAULT_HISTORY_TTL_SECONDS
 
 __all__ = ["DISPATCHER_MAX_CONCURRENCY", "HealthCoachRealtimeStack"]
@@ -44,7 +45,12 @@ class HealthCoachRealtimeStack(cdk.Stack):
 
         def function(name: str, construct_id: str, environment: dict[str, str]) -> RealtimeFunction:
             return RealtimeFunction(
-                self, construct_id, spec=FUNCTIONS[name], repo_root=repo_root, environment=environment
+                self,
+                construct_id,
+                spec=FUNCTIONS[name],
+                repo_root=repo_root,
+                environment=environment,
+                service=service_name(config.stage),
             )
 
         self.connect = function(

@@ -1,19 +1,31 @@
 """Powertools Logger and Metrics, configured once for every handler.
 
-Only Logger and Metrics: the Tracer pulls in the X-Ray SDK (~385 ms of cold start).
+Only Logger and Metrics: the Tracer pulls in the X-Ray SDK (~385 ms of cold start). The
+``service`` (a log field and the metrics' one dimension) names the stage when deployed
+(``service_name``, set by ``infra/`` in ``POWERTOOLS_SERVICE_NAME``), so two stages in one
+account keep their metrics, and the alarms on them, apart.
 """
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics
 
-__all__ = ["NAMESPACE", "SERVICE", "MetricName", "logger", "metrics"]
+__all__ = ["NAMESPACE", "SERVICE", "MetricName", "logger", "metrics", "service_name"]
 
 SERVICE = "healthcoach-realtime"
 NAMESPACE = "HealthCoachRealtime"
 
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+def service_name(stage: str) -> str:
+    """The service of one deployed stage."""
+    return f"{SERVICE}-{stage}"
+
+
+_service = os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE
+logger = Logger(service=_service)
+metrics = Metrics(namespace=NAMESPACE, service=_service)
 
 
 class MetricName:

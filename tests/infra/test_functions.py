@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from healthcoach_infra.functions import FUNCTIONS
-from healthcoach_realtime.observability import NAMESPACE, SERVICE
-from tests.infra.conftest import CLIENT_ID, USER_POOL_ID, Synthesized
+from healthcoach_realtime.observability import NAMESPACE, service_name
+from tests.infra.conftest import CLIENT_ID, STAGE, USER_POOL_ID, Synthesized
 
 NAMES = ["connect", "disconnect", "default", "dispatcher", "stream_bridge"]
 
@@ -59,10 +59,10 @@ def test_logs_go_to_a_log_group_with_retention(synthesized: Synthesized, name: s
 
 @pytest.mark.parametrize("name", NAMES)
 def test_powertools_is_configured_by_environment(synthesized: Synthesized, name: str) -> None:
-    """Service name, metrics namespace and log level, as ``observability`` expects."""
+    """Service name (the stage's: its metrics stay apart), metrics namespace and log level."""
     env = _env(synthesized, name)
     assert (env["POWERTOOLS_SERVICE_NAME"], env["POWERTOOLS_METRICS_NAMESPACE"], env["LOG_LEVEL"]) == (
-        SERVICE,
+        service_name(STAGE),
         NAMESPACE,
         "INFO",
     )

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from healthcoach_infra.monitoring import DELIVERY_FAILURES_THRESHOLD
-from healthcoach_realtime.observability import NAMESPACE, SERVICE, MetricName
+from healthcoach_realtime.observability import NAMESPACE, MetricName, service_name
 from tests.infra.conftest import STAGE, Synthesized
 
 
@@ -46,7 +46,7 @@ def test_dispatcher_delivery_failures_alarm(synthesized: Synthesized) -> None:
     (alarm,) = [a for a in _alarms(synthesized) if a["MetricName"] == MetricName.DELIVERY_FAILURES]
     assert (alarm["Namespace"], alarm["Dimensions"], alarm["Threshold"]) == (
         NAMESPACE,
-        [{"Name": "service", "Value": SERVICE}],
+        [{"Name": "service", "Value": service_name(STAGE)}],
         DELIVERY_FAILURES_THRESHOLD,
     )
 
