@@ -30,7 +30,7 @@ import resource
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,7 +221,7 @@ def _runs(received: list[str], emitted: list[str]) -> str:
 
 
 async def _scenario(
-    stack: StackUrls, load: Load
+    stack: StackUrls, load: Load, progress: Callable[[str], None]
 ) -> tuple[list[Client], dict[str, list[str]], dict[str, float]]:
     """Connect, emit, wait for delivery and a drained queue; the clients, expected ids, timings."""
     timings: dict[str, float] = {}
@@ -245,6 +245,7 @@ async def _scenario(
         )
         readers = [asyncio.create_task(_read(c)) for c in clients]
         timings["connect"] = time.monotonic() - started
+        progress(f"{len(clients)} sockets open ({timings['connect']:.0f} s)")
 
         started = time.monotonic()
         bus = stack.client("events")
@@ -261,6 +262,9 @@ async def _scenario(
             deadline = time.monotonic() + 30 + round_frames / SLOWEST_FRAMES_PER_SECOND
             while time.monotonic() < deadline and any(len(c.frames) < len(expected[c.user]) for c in clients):
                 await asyncio.sleep(0.01)
+            done = first + len(chunk)
+            if done * 10 // len(events) > first * 10 // len(events):  # each tenth
+                progress(f"{done:,}/{len(events):,} events delivered ({time.monotonic() - started:.0f} s)")
         timings["deliver"] = time.monotonic() - started
         # Every message deleted: no redelivery (a repeat) can still be on its way.
         deadline = time.monotonic() + SETTLE_DEADLINE_SECONDS
@@ -274,11 +278,13 @@ async def _scenario(
     return clients, expected, timings
 
 
-def _run(stack: StackUrls, load: Load) -> tuple[dict[str, int | list[str]], str]:
+def _run(
+    stack: StackUrls, load: Load, progress: Callable[[str], None] = lambda _: None
+) -> tuple[dict[str, int | list[str]], str]:
     """Run a load; its problems (counts and examples) and a summary with the phases' durations."""
     dead_before = _dead_lettered(stack)
     started = time.monotonic()
-    clients, expected, timings = asyncio.run(_scenario(stack, load))
+    clients, expected, timings = asyncio.run(_scenario(stack, load, progress))
     timings["total"] = time.monotonic() - started
     received = sum(len(c.frames) for c in clients)
     dead = _dead_lettered(stack) - dead_before
@@ -305,7 +311,9 @@ NO_PROBLEMS = {
 
 
 @pytest.mark.timeout(LOAD_TIMEOUT_SECONDS)
-def test_every_connection_gets_exactly_its_users_events_in_order(load_stack: StackUrls) -> None:
+def test_every_connection_gets_exactly_its_users_events_in_order(
+    load_stack: StackUrls, progress: Callable[[str], None]
+) -> None:
     """500 connections of 100 users, events interleaved: none lost, foreign, repeated or out of order."""
     load = Load(
         USERS,
@@ -315,7 +323,7 @@ def test_every_connection_gets_exactly_its_users_events_in_order(load_stack: Sta
         prefix="load",
         rounds=max(1, EVENTS // ROUND_EVENTS),
     )
-    problems, summary = _run(load_stack, load)
+    problems, summary = _run(load_stack, load, progress)
     assert problems["connections"] == USERS * CONNECTIONS_PER_USER, summary
     counts = {k: v for k, v in problems.items() if k in NO_PROBLEMS}
     assert counts == NO_PROBLEMS, f"{summary}; {problems}"
