@@ -14,6 +14,7 @@ Two regimes, both sides on the same clients:
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,8 +26,11 @@ __all__ = ["CONNECTIONS_PER_USER", "MODELED_RTT_MS", "REGIMES", "measure_fanout"
 
 CONNECTIONS_PER_USER = (1, 5, 20)
 USERS = 10
-MESSAGES = 600  # per side and point: events = MESSAGES / connections per user
+MESSAGES = 600  # per side, point and round: events = MESSAGES / connections per user
 WARMUP_EVENTS = 10
+# Rounds per point, the sides alternating; each side's median is reported. One round's rate
+# varied by up to ~40% between identical runs on the 2-core machine.
+ROUNDS = 3
 MODELED_RTT_MS = {"dynamodb": 5.0, "apigatewaymanagementapi": 10.0}
 REGIMES = ("loopback", "modeled")
 
@@ -46,29 +50,44 @@ def measure_fanout(rig: Rig, progress: Callable[[str], None]) -> list[dict[str, 
 def _measure_point(rig: Rig, regime: str, per_user: int, progress: Callable[[str], None]) -> dict[str, Any]:
     workload = Workload(rig.dynamodb, rig.table, users=USERS, per_user=per_user)
     events = MESSAGES // per_user
-    rates = {}
-    for side, run in (("baseline", rig.run_baseline), ("ours", rig.run_ours)):
-        run(workload.events(WARMUP_EVENTS, burst=False))
-        envelopes = workload.events(events, burst=False)
-        rig.counter.reset()
-        started = time.perf_counter()
-        run(envelopes)
-        elapsed = time.perf_counter() - started
-        posted = rig.counter.count("apigatewaymanagementapi.PostToConnection")
-        if posted != events * per_user:
-            raise RuntimeError(f"{side}: {posted} posts for {events} events x {per_user} connections")
-        rates[side] = posted / elapsed
+    rates: dict[str, list[float]] = {"baseline": [], "ours": []}
+    for _ in range(ROUNDS):
+        for side, run in (("baseline", rig.run_baseline), ("ours", rig.run_ours)):
+            rates[side].append(_rate(rig, run, workload, events, per_user, side))
+    baseline, ours = statistics.median(rates["baseline"]), statistics.median(rates["ours"])
     row = {
         "regime": regime,
         "connections_per_user": per_user,
         "events": events,
         "messages": events * per_user,
-        "baseline_msgs_per_s": rates["baseline"],
-        "ours_msgs_per_s": rates["ours"],
-        "ratio": rates["ours"] / rates["baseline"],
+        "baseline_msgs_per_s": baseline,
+        "ours_msgs_per_s": ours,
+        "ratio": ours / baseline,
+        "rounds": {side: [round(r, 1) for r in values] for side, values in rates.items()},
     }
     progress(
         f"fan-out ({regime}), {per_user} connection(s)/user: ours {row['ours_msgs_per_s']:.0f} msg/s, "
-        f"baseline {row['baseline_msgs_per_s']:.0f} msg/s, x{row['ratio']:.2f}"
+        f"baseline {row['baseline_msgs_per_s']:.0f} msg/s, x{row['ratio']:.2f} (medians of {ROUNDS} rounds)"
     )
     return row
+
+
+def _rate(
+    rig: Rig,
+    run: Callable[[list[dict[str, Any]]], None],
+    workload: Workload,
+    events: int,
+    per_user: int,
+    side: str,
+) -> float:
+    """One round of one side: messages posted per second (after a short warm-up)."""
+    run(workload.events(WARMUP_EVENTS, burst=False))
+    envelopes = workload.events(events, burst=False)
+    rig.counter.reset()
+    started = time.perf_counter()
+    run(envelopes)
+    elapsed = time.perf_counter() - started
+    posted = rig.counter.count("apigatewaymanagementapi.PostToConnection")
+    if posted != events * per_user:
+        raise RuntimeError(f"{side}: {posted} posts for {events} events x {per_user} connections")
+    return posted / elapsed

@@ -45,7 +45,8 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        "**Fan-out throughput** (messages/s to the loopback @connections fake; uniform load, 10 users;"
+        "**Fan-out throughput** (messages/s to the loopback @connections fake, each side's median of "
+        "three alternating rounds; uniform load, 10 users;"
         " `loopback`: calls cost only CPU on the same two cores; `modeled`: each call also waits "
         + ", ".join(f"{k} {v:g} ms" for k, v in results.get("modeled_rtt_ms", {}).items())
         + ", an assumed in-region round trip)",
