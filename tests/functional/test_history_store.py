@@ -137,7 +137,7 @@ def test_resume_waits_for_a_reserved_event_to_be_kept(history: HistoryStore) -> 
     resume reads again and replays it, instead of a hole or a resync."""
     history.assign("u1", events("a"))
     first = history.reserve("u1", 1)
-    timer = threading.Timer(0.2, history.keep, args=("u1", events("b"), first))
+    timer = threading.Timer(0.2, history.claim, args=("u1", events("b")[0], first))
     timer.start()
     try:
         plan = history.plan_resume("u1", 0)

@@ -61,9 +61,14 @@ class HistoryStore:
         self._clock = clock
 
     def assign(self, user_id: str, events: Sequence[NewEvent]) -> dict[str, int]:
-        """Event id -> seq for one user's events, each recorded in the history before it returns."""
+        """Event id -> seq for one user's events, each recorded in the history before it returns
+        (one after another; the dispatcher claims a batch's events concurrently instead: the
+        resume logic needs no order among them). An event kept before keeps its seq."""
         unique = unique_events(events)
-        return self.keep(user_id, unique, self.reserve(user_id, len(unique))) if unique else {}
+        if not unique:
+            return {}
+        first = self.reserve(user_id, len(unique))
+        return {event[0]: self.claim(user_id, event, seq) for seq, event in enumerate(unique, start=first)}
 
     def reserve(self, user_id: str, count: int) -> int:
         """Reserve ``count`` consecutive seqs (one UpdateItem); returns the first."""
@@ -75,12 +80,6 @@ class HistoryStore:
             ReturnValues="UPDATED_NEW",
         )
         return int(response["Attributes"]["lastSeq"]["N"]) - count + 1
-
-    def keep(self, user_id: str, events: Sequence[NewEvent], first: int) -> dict[str, int]:
-        """Keep ``events`` (unique ids) with the seqs reserved from ``first``, one after another;
-        event id -> seq (an event kept before keeps its seq). The dispatcher claims a batch's
-        events concurrently instead (``claim``): the resume logic needs no order among them."""
-        return {event[0]: self.claim(user_id, event, first + offset) for offset, event in enumerate(events)}
 
     def claim(self, user_id: str, event: NewEvent, seq: int) -> int:
         """Keep ``event`` with ``seq``, unless its id already has a seq: then that one (and
