@@ -6,12 +6,13 @@ the local stack's AWS emulator (moto's server with the stack's memoizations of m
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+
+from tests.support.network import free_port
 
 __all__ = ["REPO", "aws_env", "emulator", "management_api"]
 
@@ -24,13 +25,12 @@ _FAKE = (
     "print(api.endpoint, flush=True)\n"
     "sys.stdin.read()\n"
 )
-
-
 _EMULATOR = (
     "import sys\n"
     "from healthcoach_realtime.local.emulator import Emulator\n"
-    "Emulator(int(sys.argv[1])).start()\n"
-    "print('ready', flush=True)\n"
+    "emulator = Emulator(int(sys.argv[1]))\n"
+    "emulator.start()\n"
+    "print(emulator.endpoint_url, flush=True)\n"
     "sys.stdin.read()\n"
 )
 
@@ -46,33 +46,22 @@ def aws_env(endpoint: str) -> dict[str, str]:
     }
 
 
-@contextmanager
-def emulator() -> Iterator[str]:
-    """The local stack's AWS emulator on a free loopback port, in a child process; yields its URL."""
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed script)
-        [sys.executable, "-c", _EMULATOR, str(port)],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        if process.stdout.readline().strip() != "ready":
-            raise RuntimeError("the emulator did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=15)
+def emulator() -> AbstractContextManager[str]:
+    """The local stack's AWS emulator on a free loopback port; yields its endpoint URL."""
+    return _served_by_child(_EMULATOR, str(free_port()))
+
+
+def management_api() -> AbstractContextManager[str]:
+    """The @connections fake; yields ``WS_API_ENDPOINT``."""
+    return _served_by_child(_FAKE)
 
 
 @contextmanager
-def management_api() -> Iterator[str]:
-    """The @connections fake in a child process; yields ``WS_API_ENDPOINT``."""
+def _served_by_child(script: str, *args: str) -> Iterator[str]:
+    """Run ``script`` in a child interpreter until the block ends (closing its stdin stops it);
+    yields the endpoint it prints once it serves."""
     process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed script)
-        [sys.executable, "-c", _FAKE],
+        [sys.executable, "-c", script, *args],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdin=subprocess.PIPE,
@@ -81,14 +70,11 @@ def management_api() -> Iterator[str]:
     )
     try:
         assert process.stdout is not None
-        yield process.stdout.readline().strip()
+        endpoint = process.stdout.readline().strip()
+        if not endpoint:
+            raise RuntimeError(f"a benchmark server did not start ({script.splitlines()[1]})")
+        yield endpoint
     finally:
         assert process.stdin is not None
         process.stdin.close()
         process.wait(timeout=15)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
