@@ -46,7 +46,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         "**Fan-out throughput** (messages/s to the loopback @connections fake, each side's median of "
-        "three alternating rounds; uniform load, 10 users;"
+        f"{_fanout_rounds(results)} alternating rounds; uniform load, 10 users;"
         " `loopback`: calls cost only CPU on the same two cores; `modeled`: each call also waits "
         + ", ".join(f"{k} {v:g} ms" for k, v in results.get("modeled_rtt_ms", {}).items())
         + ", an assumed in-region round trip)",
@@ -111,6 +111,11 @@ def markdown(results: dict[str, Any]) -> str:
         for r in results["cold_start"]
     ]
     return "\n".join(lines) + "\n"
+
+
+def _fanout_rounds(results: dict[str, Any]) -> int:
+    """How many rounds each fan-out point's medians were taken over (as the results record)."""
+    return len(results["fanout"][0]["rounds"]["ours"])
 
 
 def _plot(results: dict[str, Any], path: Path) -> None:
