@@ -20,15 +20,25 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["dynamodb_client", "events_client", "management_api_client", "sqs_client"]
+__all__ = [
+    "MANAGEMENT_CALL_SECONDS",
+    "dynamodb_client",
+    "events_client",
+    "management_api_client",
+    "sqs_client",
+]
 
+_MANAGEMENT_CONNECT_SECONDS = 2
+_MANAGEMENT_READ_SECONDS = 5
+# The longest one PostToConnection can take (the dispatcher starts none that could outlast it).
+MANAGEMENT_CALL_SECONDS = float(_MANAGEMENT_CONNECT_SECONDS + _MANAGEMENT_READ_SECONDS)
 # Pool large enough for the dispatcher's concurrent posts; retries are ours, not botocore's,
 # so that a 429/5xx is counted and decided on (retry, or report the record as failed).
 _MANAGEMENT_CONFIG = Config(
     max_pool_connections=32,
     retries={"total_max_attempts": 1, "mode": "standard"},
-    connect_timeout=2,
-    read_timeout=5,
+    connect_timeout=_MANAGEMENT_CONNECT_SECONDS,
+    read_timeout=_MANAGEMENT_READ_SECONDS,
 )
 _DEFAULT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=16)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from healthcoach_realtime.clients import MANAGEMENT_CALL_SECONDS
 from healthcoach_realtime.dispatch.plan import Delivery, Outcome, classify
 from healthcoach_realtime.observability import logger
 
@@ -30,9 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ATTEMPT_SECONDS", "deliver_all", "deliver_to_connection", "post_status"]
 
-# The longest one PostToConnection can take: the @connections client's connect (2 s) and read
-# (5 s) timeouts (``clients._MANAGEMENT_CONFIG``).
-ATTEMPT_SECONDS = 7.0
+# The longest one PostToConnection can take: the @connections client's connect + read timeouts.
+ATTEMPT_SECONDS = MANAGEMENT_CALL_SECONDS
 
 
 def post_status(client: ApiGatewayManagementApiClient, connection_id: str, data: bytes) -> int | None:
