@@ -16,8 +16,9 @@ EventBridge) every send, so a 1,000-message backlog made the queue alone cost mo
 dispatcher. Each phase's duration is printed (``pytest -s``) and is in every failure message.
 
 The second test emits one user's events in bursts of 10 (one ``emit_many`` call each, in
-order) to a stack whose two SQS pollers are idle: a burst split between two concurrent batches
-can reach the sockets out of order. It is a race: it failed in most runs (4 of 5 last measured).
+order) to an idle stack: a burst split between two batches must still reach the sockets in
+order. Before the dispatch queue was FIFO (with two SQS pollers, a standard queue) this race
+failed in most runs (4 of 5 measured then).
 """
 
 from __future__ import annotations
