@@ -79,9 +79,8 @@ def cost_table(calls: list[dict[str, Any]]) -> dict[str, Any]:
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets, each with what was measured in this run."""
-    ratios = {
-        regime: [r["ratio"] for r in results["fanout"] if r["regime"] == regime]
-        for regime in ("loopback", "modeled")
+    fanout_rows = {
+        regime: [r for r in results["fanout"] if r["regime"] == regime] for regime in ("loopback", "modeled")
     }
     reads = {
         (r["side"], r["load"], r["events"]): r["dynamodb_reads_per_event"]
@@ -107,10 +106,13 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": f"fan-out messages/s vs baseline ({regime})",
                 "goal": ">= 3x at 1, 5 and 20 connections/user",
-                "measured": ", ".join(f"{x:.2f}x" for x in values),
-                "met": min(values) >= 3,
+                "measured": ", ".join(f"{r['ratio']:.2f}x" for r in rows)
+                + " (posts-only ceiling: "
+                + ", ".join(f"{r['ceiling_ratio']:.2f}x" for r in rows)
+                + ")",
+                "met": min(r["ratio"] for r in rows) >= 3,
             }
-            for regime, values in ratios.items()
+            for regime, rows in fanout_rows.items()
         ),
         {
             "name": "DynamoDB reads/event, burst of 100",

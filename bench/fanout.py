@@ -10,6 +10,10 @@ Two regimes, both sides on the same clients:
   Lambda function's calls do in AWS: there a call is mostly waiting, which concurrency overlaps.
   The numbers are assumptions, not measurements (no AWS account here): DynamoDB's documented
   single-digit milliseconds, and a slower PostToConnection (it crosses API Gateway's fleet).
+
+Each point also measures a ceiling (``Rig.run_posts_only``): the same messages posted the way the
+dispatcher posts them, with no DynamoDB call at all. Its ratio to the baseline bounds what any
+dispatcher could reach with these clients on this machine, whatever it keeps or looks up.
 """
 
 from __future__ import annotations
@@ -50,11 +54,16 @@ def measure_fanout(rig: Rig, progress: Callable[[str], None]) -> list[dict[str, 
 def _measure_point(rig: Rig, regime: str, per_user: int, progress: Callable[[str], None]) -> dict[str, Any]:
     workload = Workload(rig.dynamodb, rig.table, users=USERS, per_user=per_user)
     events = MESSAGES // per_user
-    rates: dict[str, list[float]] = {"baseline": [], "ours": []}
+    sides: dict[str, Callable[[list[dict[str, Any]]], None]] = {
+        "baseline": rig.run_baseline,
+        "ours": rig.run_ours,
+        "ceiling": lambda envelopes: rig.run_posts_only(envelopes, workload),
+    }
+    rates: dict[str, list[float]] = {side: [] for side in sides}
     for _ in range(ROUNDS):
-        for side, run in (("baseline", rig.run_baseline), ("ours", rig.run_ours)):
+        for side, run in sides.items():
             rates[side].append(_rate(rig, run, workload, events, per_user, side))
-    baseline, ours = statistics.median(rates["baseline"]), statistics.median(rates["ours"])
+    baseline, ours, ceiling = (statistics.median(rates[side]) for side in sides)
     row = {
         "regime": regime,
         "connections_per_user": per_user,
@@ -63,11 +72,14 @@ def _measure_point(rig: Rig, regime: str, per_user: int, progress: Callable[[str
         "baseline_msgs_per_s": baseline,
         "ours_msgs_per_s": ours,
         "ratio": ours / baseline,
+        "ceiling_msgs_per_s": ceiling,
+        "ceiling_ratio": ceiling / baseline,
         "rounds": {side: [round(r, 1) for r in values] for side, values in rates.items()},
     }
     progress(
         f"fan-out ({regime}), {per_user} connection(s)/user: ours {row['ours_msgs_per_s']:.0f} msg/s, "
-        f"baseline {row['baseline_msgs_per_s']:.0f} msg/s, x{row['ratio']:.2f} (medians of {ROUNDS} rounds)"
+        f"baseline {row['baseline_msgs_per_s']:.0f} msg/s, x{row['ratio']:.2f}; "
+        f"posts-only ceiling x{row['ceiling_ratio']:.2f} (medians of {ROUNDS} rounds)"
     )
     return row
 

@@ -16,11 +16,14 @@ import boto3
 
 from bench.baseline import publish_user_event
 from bench.calls import CallCounter
-from bench.workload import sqs_batches
+from bench.workload import Workload, sqs_batches
 from healthcoach_realtime.clients import _DEFAULT_CONFIG, _MANAGEMENT_CONFIG
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.dead_letters import DeadLetterQueue
-from healthcoach_realtime.dispatch.batch import dispatch_batch
+from healthcoach_realtime.dispatch.batch import MAX_WORKERS, dispatch_batch
+from healthcoach_realtime.dispatch.deliver import deliver_all
+from healthcoach_realtime.dispatch.parse import DispatchEvent, parse_batch
+from healthcoach_realtime.dispatch.plan import DISPATCH_RETRY, group_by_user
 from healthcoach_realtime.local.provision import create_connections_table
 from healthcoach_realtime.observability import logger, metrics
 
@@ -86,6 +89,22 @@ class Rig:
             metrics.clear_metrics()  # not flushed to stdout: nothing reads them here
             if response["batchItemFailures"]:
                 raise RuntimeError(f"dispatcher reported failures: {response}")
+
+    def run_posts_only(self, envelopes: list[dict[str, Any]], workload: Workload) -> None:
+        """The ceiling of any dispatcher posting as ours does: the same batches, parse and
+        concurrent posts, with every user's connections already known and nothing kept, so no
+        DynamoDB call at all. No dispatcher can deliver faster with these clients on this machine."""
+        for batch in sqs_batches(envelopes):
+            events = [e for e in parse_batch(batch) if isinstance(e, DispatchEvent)]
+            targets = [
+                (connection_id, user_events)
+                for user, user_events in group_by_user(events).items()
+                for connection_id in workload.connection_ids(user)
+            ]
+            with ThreadPoolExecutor(max_workers=MAX_WORKERS) as executor:
+                deliveries = deliver_all(self.management, targets, executor=executor, policy=DISPATCH_RETRY)
+            if len(deliveries) != len(events) * workload.per_user:
+                raise RuntimeError(f"posts only: {len(deliveries)} deliveries for {len(events)} events")
 
     def run_baseline(self, envelopes: list[dict[str, Any]]) -> None:
         """``publishUserEvent`` once per event, as each API request of the guide awaits it."""

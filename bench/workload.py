@@ -25,10 +25,15 @@ class Workload:
     def __init__(self, dynamodb: DynamoDBClient, table: str, *, users: int, per_user: int) -> None:
         tag = uuid.uuid4().hex[:6]
         self.user_ids = [f"bench-{tag}-u{n}" for n in range(users)]
+        self.per_user = per_user
         store = ConnectionStore(dynamodb, table)
         for user in self.user_ids:
-            for n in range(per_user):
-                store.add(Connection(connection_id=f"{user}-c{n}", user_id=user))
+            for connection_id in self.connection_ids(user):
+                store.add(Connection(connection_id=connection_id, user_id=user))
+
+    def connection_ids(self, user_id: str) -> list[str]:
+        """The ids of ``user_id``'s open connections, as stored in the table."""
+        return [f"{user_id}-c{n}" for n in range(self.per_user)]
 
     def events(self, count: int, *, burst: bool) -> list[dict[str, Any]]:
         """``count`` envelopes: all of the first user (a burst, e.g. a bulk import of food logs),
