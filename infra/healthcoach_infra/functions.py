@@ -53,8 +53,10 @@ FUNCTIONS: Mapping[str, FunctionSpec] = {
             "dispatcher",
             "Deliver domain events from SQS to every open connection of their user",
             memory_mb=512,
-            # The dispatch queue's visibility timeout (60 s) must be at least six times this.
-            timeout_seconds=10,
+            # The dispatch queue's visibility timeout (180 s) must be at least six times this.
+            # Posts start only while one could still end before the deadline (7 s per attempt,
+            # 1 s to report): 30 s leaves 22 s for a slow DynamoDB stage before posts are deferred.
+            timeout_seconds=30,
         ),
         FunctionSpec(
             "stream_bridge",

@@ -41,7 +41,7 @@ DISPATCH_SHARDS = 16
 # Deliveries tried this many times before SQS moves the message to the DLQ.
 MAX_RECEIVE_COUNT = 3
 # Must exceed the dispatcher's timeout (SQS event source requirement: >= 6x is AWS's advice).
-DISPATCH_VISIBILITY_TIMEOUT_SECONDS = 60
+DISPATCH_VISIBILITY_TIMEOUT_SECONDS = 180
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def _raise_open_file_limit() -> None:
 def load_stack() -> Iterator[StackUrls]:
     """A stack of its own: 10,000 events and their history must not slow other tiers' stacks.
 
-    SQS's visibility timeout as deployed (60 s, not the dev default of 5 s): a saturated laptop
+    SQS's visibility timeout as deployed (180 s, not the dev default of 5 s): a saturated laptop
     must not make a slow batch look lost and redeliver it."""
     _raise_open_file_limit()
     with running_stack("--visibility-timeout", str(DISPATCH_VISIBILITY_TIMEOUT_SECONDS)) as stack:

@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 
 from healthcoach_infra.functions import FUNCTIONS
+from healthcoach_realtime.dispatch.deliver import ATTEMPT_SECONDS
 from healthcoach_realtime.observability import NAMESPACE, service_name
+from healthcoach_realtime.resources import DISPATCH_VISIBILITY_TIMEOUT_SECONDS
 from tests.infra.conftest import CLIENT_ID, STAGE, USER_POOL_ID, Synthesized
+from tests.support.lambda_handlers import load_handler
 
 NAMES = ["connect", "disconnect", "default", "dispatcher", "stream_bridge"]
 
@@ -48,6 +51,16 @@ def test_memory_and_timeout_are_the_specs(synthesized: Synthesized, name: str) -
         FUNCTIONS[name].memory_mb,
         FUNCTIONS[name].timeout_seconds,
     )
+
+
+def test_the_dispatcher_has_time_to_post_and_sqs_waits_six_times_as_long(synthesized: Synthesized) -> None:
+    """AWS's advice for an SQS source: visibility >= 6x the function's timeout, or a message
+    comes back while its first invocation still runs. And the deadline (no post starts that
+    could outlast the invocation, less the time kept to report) must leave 10 s or more for
+    the DynamoDB stage before posts are deferred to a redelivery, which spends a receive."""
+    timeout = _function(synthesized, "dispatcher")["Timeout"]
+    assert 6 * timeout <= DISPATCH_VISIBILITY_TIMEOUT_SECONDS
+    assert timeout - load_handler("dispatcher").REPORT_SECONDS - ATTEMPT_SECONDS >= 10
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -32,7 +32,7 @@ class LambdaContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:healthcoach-realtime-test"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    remaining_ms: int = 10_000  # the dispatcher's deployed timeout
+    remaining_ms: int = 30_000  # the dispatcher's deployed timeout
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
