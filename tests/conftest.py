@@ -6,6 +6,7 @@ other's rows even though they share the server.
 
 from __future__ import annotations
 
+import io
 import logging
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 
 from healthcoach_realtime import clients
 from healthcoach_realtime.local.provision import create_connections_table
+from healthcoach_realtime.observability import logger
 from healthcoach_realtime.settings import get_settings
 from tests.support.network import free_port
 
@@ -69,3 +71,14 @@ def connections_table(dynamodb, monkeypatch: pytest.MonkeyPatch) -> str:  # type
     monkeypatch.setenv("CONNECTIONS_TABLE", name)
     get_settings.cache_clear()
     return name
+
+
+@pytest.fixture
+def captured_log() -> Iterator[io.StringIO]:
+    """Everything the Powertools logger writes (exactly what CloudWatch would get)."""
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)

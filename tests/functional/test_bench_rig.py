@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import pytest
 from bench.rig import Rig
 from bench.workload import Workload
-
 from tests.support.management_api import ManagementApiFake
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +22,6 @@ from tests.support.network import free_port
 from tests.support.sqs_events import emf_metrics
 
 from healthcoach_realtime.dev_identity import DevIssuer
-from healthcoach_realtime.observability import logger
 from healthcoach_realtime.settings import get_settings
 from healthcoach_realtime.websocket_events import SUBPROTOCOL
 
@@ -60,17 +58,6 @@ def connect(
     monkeypatch.delenv("USER_POOL_ID", raising=False)
     get_settings.cache_clear()
     return load_handler("connect")
-
-
-@pytest.fixture
-def captured_log() -> Iterator[io.StringIO]:
-    """Everything the Powertools logger writes (exactly what CloudWatch would get)."""
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
 
 
 def connect_event(*, query_token: str | None = None, subprotocols: str | None = None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from healthcoach_realtime.dispatch.plan import (
     behind_failures,
     classify,
     group_by_user,
+    not_sent_summary,
     summarize,
 )
 from healthcoach_realtime.retry import RetryPolicy
@@ -135,3 +136,31 @@ def test_a_fifo_groups_events_behind_a_failure_are_redelivered_too() -> None:
 def test_a_standard_queues_events_are_independent() -> None:
     """No message group: a failure holds nothing back."""
     assert behind_failures([grouped("m1", ""), grouped("m2", "")], {"m1"}) == set()
+
+
+def test_a_batch_with_every_delivery_sent_logs_nothing() -> None:
+    assert not_sent_summary([delivery("1", "a", Outcome.SENT), delivery("2", "b", Outcome.SENT)]) is None
+
+
+def test_deliveries_not_sent_are_counted_in_one_summary() -> None:
+    """Outcomes, statuses and deadline deferrals are counted; at most five are named, those
+    that were posted first (the ones that only shared an outcome tell nothing more)."""
+    deliveries = [
+        delivery("1", "a", Outcome.SENT),
+        Delivery("2", "e-2", "b", Outcome.RETRY, 503, 3),
+        Delivery("3", "e-3", "b", Outcome.RETRY, None, 0),  # behind the failure on b: not posted
+        Delivery("2", "e-2", "c", Outcome.GONE, 410, 1),
+        *(Delivery("4", "e-4", f"d{n}", Outcome.RETRY, None, 0, deferred=True) for n in range(6)),
+    ]
+    summary = not_sent_summary(deliveries)
+    assert summary is not None
+    assert (summary["not_sent"], summary["connections"], summary["deferred_by_deadline"]) == (9, 8, 6)
+    assert summary["outcomes"] == {"retry": 8, "gone": 1}
+    assert summary["statuses"] == {"503": 1, "none": 7, "410": 1}
+    assert [(e["connection_id"], e["attempts"]) for e in summary["examples"]] == [
+        ("b", 3),
+        ("c", 1),
+        ("b", 0),
+        ("d0", 0),
+        ("d1", 0),
+    ]

@@ -32,6 +32,7 @@ from healthcoach_realtime.dispatch.plan import (
     Delivery,
     Outcome,
     group_by_user,
+    not_sent_summary,
     summarize,
 )
 from healthcoach_realtime.frames import encode_frame, event_frame
@@ -146,19 +147,9 @@ def _stamp(e: DispatchEvent, seq: int) -> DispatchEvent:
 
 
 def _log_deliveries(deliveries: list[Delivery]) -> None:
-    for d in deliveries:
-        if d.outcome is not Outcome.SENT and d.attempts:
-            logger.warning(
-                "delivery not sent",
-                extra={
-                    "message_id": d.message_id,
-                    "event_id": d.event_id,
-                    "connection_id": d.connection_id,
-                    "outcome": d.outcome.value,
-                    "status": d.status,
-                    "attempts": d.attempts,
-                },
-            )
+    summary = not_sent_summary(deliveries)
+    if summary:
+        logger.warning("deliveries not sent", extra=summary)
 
 
 def _park_refused(

@@ -21,7 +21,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from healthcoach_realtime.clients import MANAGEMENT_CALL_SECONDS
 from healthcoach_realtime.dispatch.plan import Delivery, Outcome, classify
-from healthcoach_realtime.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -78,7 +77,15 @@ def deliver_to_connection(
         deliveries.append(delivery)
         if delivery.outcome in (Outcome.GONE, Outcome.RETRY):
             deliveries += [
-                Delivery(rest.message_id, rest.event_id, connection_id, delivery.outcome, None, 0)
+                Delivery(
+                    rest.message_id,
+                    rest.event_id,
+                    connection_id,
+                    delivery.outcome,
+                    None,
+                    0,
+                    delivery.deferred,
+                )
                 for rest in events[position + 1 :]
             ]
             break
@@ -98,12 +105,16 @@ def _deliver_one(
 ) -> Delivery:
     attempt = 1
     while True:
-        if deadline is not None and clock() + ATTEMPT_SECONDS > deadline:
-            logger.warning(
-                "no time left for another attempt: reported for redelivery",
-                extra={"event_id": event.event_id, "connection_id": connection_id, "attempts": attempt - 1},
+        if deadline is not None and clock() + ATTEMPT_SECONDS > deadline:  # reported for redelivery
+            return Delivery(
+                event.message_id,
+                event.event_id,
+                connection_id,
+                Outcome.RETRY,
+                None,
+                attempt - 1,
+                deferred=True,
             )
-            return Delivery(event.message_id, event.event_id, connection_id, Outcome.RETRY, None, attempt - 1)
         status = post_status(client, connection_id, event.frame)
         outcome = classify(status)
         if outcome is not Outcome.RETRY or attempt >= policy.attempts:

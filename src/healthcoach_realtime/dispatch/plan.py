@@ -4,6 +4,7 @@ and which records SQS must redeliver. Pure: the I/O lives in ``deliver`` and ``b
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -20,8 +21,12 @@ __all__ = [
     "behind_failures",
     "classify",
     "group_by_user",
+    "not_sent_summary",
     "summarize",
 ]
+
+# Deliveries named one by one in a batch's "deliveries not sent" log line; the rest are counted.
+EXAMPLES_LOGGED = 5
 
 
 class Outcome(Enum):
@@ -66,11 +71,42 @@ class Delivery:
     outcome: Outcome
     status: int | None
     attempts: int
+    deferred: bool = False  # not (re)tried: no time left before the invocation's deadline
 
     @property
     def failed(self) -> bool:
         """Still transient after the last attempt: the record must be redelivered."""
         return self.outcome is Outcome.RETRY
+
+
+def not_sent_summary(deliveries: Iterable[Delivery]) -> dict[str, Any] | None:
+    """The fields of one log line for a batch's deliveries that were not sent, or ``None``.
+
+    One line per batch, not one per connection: in a broad outage a batch of 10 events to users
+    with 20 connections fails 200 deliveries, and the counts say more than 200 lines would."""
+    not_sent = [d for d in deliveries if d.outcome is not Outcome.SENT]
+    if not not_sent:
+        return None
+    # Name the deliveries that were posted first: the rest only share their outcome.
+    examples = sorted(not_sent, key=lambda d: d.attempts == 0)[:EXAMPLES_LOGGED]
+    return {
+        "not_sent": len(not_sent),
+        "connections": len({d.connection_id for d in not_sent}),
+        "outcomes": dict(Counter(d.outcome.value for d in not_sent)),
+        "statuses": dict(Counter("none" if d.status is None else str(d.status) for d in not_sent)),
+        "deferred_by_deadline": sum(d.deferred for d in not_sent),
+        "examples": [
+            {
+                "message_id": d.message_id,
+                "event_id": d.event_id,
+                "connection_id": d.connection_id,
+                "outcome": d.outcome.value,
+                "status": d.status,
+                "attempts": d.attempts,
+            }
+            for d in examples
+        ],
+    }
 
 
 @dataclass(frozen=True)
