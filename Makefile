@@ -12,11 +12,13 @@ PIP_FILTER := { grep -v --line-buffered -E 'is ignored: it is neither a file|^ +
 
 .PHONY: dev test lint synth bench clean
 
+# uv installs the ~110 packages in ~15 s where pip takes ~90 s (same versions); pip stays in the
+# venv for the Lambda bundling (infra/healthcoach_infra/bundling.py).
 $(STAMP): pyproject.toml
-	@echo "==> bootstrapping $(VENV) (first run takes about two minutes)"
+	@echo "==> bootstrapping $(VENV) (first run takes under a minute)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | $(PIP_FILTER)
-	$(BIN)/python -m pip install --progress-bar off -e '.[dev]' 2>&1 | $(PIP_FILTER)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv 2>&1 | $(PIP_FILTER)
+	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]'
 	@touch $(STAMP)
 	@echo "==> $(VENV) ready"
 
