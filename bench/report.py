@@ -127,7 +127,7 @@ def _plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (latency, fanout) = plt.subplots(1, 2, figsize=(11, 4))
+    figure, (latency, fanout) = plt.subplots(1, 2, figsize=(13, 4))
     connections = [r["connections"] for r in results["latency"]]
     latency.plot(connections, [r["median_ms"] for r in results["latency"]], "o-", label="median")
     latency.plot(connections, [r["p99_ms"] for r in results["latency"]], "s--", label="p99")
@@ -144,10 +144,11 @@ def _plot(results: dict[str, Any], path: Path) -> None:
         fanout.plot(
             per_user, [r["ceiling_msgs_per_s"] for r in rows], "^:", label=f"posts-only ceiling, {regime}"
         )
+    fanout.set_xticks(sorted({r["connections_per_user"] for r in results["fanout"]}))
     fanout.set_xlabel("connections per user")
     fanout.set_ylabel("messages / s")
     fanout.set_title("Fan-out throughput")
-    fanout.legend()
+    fanout.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
