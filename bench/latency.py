@@ -11,14 +11,14 @@ over HTTP) -> gateway -> socket. One event at a time, to a different user each t
 ``make bench`` calls ``measure_points`` (one stack, 1, 100 and 1,000 connections).
 
 Measured on the 2-vCPU development machine (100 connections of 50 users, 300 events): median
-18-21 ms, p99 27-33 ms over the last runs (target: median <= 25, p99 <= 60); before SQS's clock
-reads, attribute-name conversions and the per-query sort were cut (``local/emulator.py``),
+18-21 ms, p99 27-33 ms over the last runs (target: median <= 25, p99 <= 60). Before SQS's clock
+reads, attribute-name conversions and the per-query sort were cut (``local/emulator.py``):
 median 22-25 ms, p99 33-38 ms, with ~30 ms of the stack's CPU per event. The history's two
-writes (seq, kept event) had raised the median to 28-30 ms; what brought it back: moto's per-query sort of the whole
-table and its per-request method listing (``local/emulator.py``), no SigV4 for the stack's
-own calls (``local/in_process.py``), and a lookup that projects only connection ids. Earlier,
-moto's backend lookup and JSONPath parsing, ``gc.freeze()`` in ``local/stack.py`` and
-once-a-second stream polling had taken the median from 31-37 ms to ~22 ms.
+writes (seq, kept event) had raised the median to 28-30 ms; what brought it back: moto's
+per-query sort of the whole table and its per-request method listing (``local/emulator.py``),
+no SigV4 for the stack's own calls (``local/in_process.py``), and a lookup that projects only
+connection ids. Earlier, moto's backend lookup and JSONPath parsing, ``gc.freeze()`` in
+``local/stack.py`` and once-a-second stream polling had taken the median from 31-37 ms to ~22 ms.
 """
 
 from __future__ import annotations
