@@ -73,6 +73,7 @@ class Rig:
         self.network_delay: dict[str, float] = {}  # service -> seconds added to each call
         for client in (self.dynamodb, self.management):
             client.meta.events.register("before-send", self._wait_for_the_network)
+        self._log_level = logger.log_level
         logger.setLevel("WARNING")  # one INFO line per batch would be the benchmark's output
 
     def _wait_for_the_network(self, request: Any, **_: Any) -> None:
@@ -120,5 +121,6 @@ class Rig:
             )
 
     def close(self) -> None:
-        """Stop the baseline's threads."""
+        """Stop the baseline's threads; the dispatcher logs at its own level again."""
         self.executor.shutdown()
+        logger.setLevel(self._log_level)

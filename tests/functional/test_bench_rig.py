@@ -43,6 +43,19 @@ def test_the_ceiling_posts_every_message_and_calls_no_dynamodb(rig: tuple[Rig, M
             assert [json.loads(f)["id"] for f in fake.frames(connection_id)] == sent
 
 
+def test_closing_the_rig_gives_the_logger_its_level_back(moto_endpoint: str) -> None:
+    """The rig quiets the dispatcher's INFO lines while it measures, and only then: later tests
+    (and a handler after a benchmark) log at the level they had."""
+    from healthcoach_realtime.observability import logger
+
+    before = logger.log_level
+    with ManagementApiFake() as fake:
+        rig = Rig(moto_endpoint, fake.endpoint)
+        assert logger.log_level > before
+        rig.close()
+    assert logger.log_level == before
+
+
 def test_ours_and_the_baseline_reach_the_same_connections(rig: tuple[Rig, ManagementApiFake]) -> None:
     """The dispatcher and the baseline each post every event once to each of its user's
     connections, so their rates count the same messages."""
