@@ -3,7 +3,8 @@
 Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
 only the package. The event source mapping must enable ``ReportBatchItemFailures``: the
 response names the records SQS has to redeliver. Environment: ``CONNECTIONS_TABLE``,
-``WS_API_ENDPOINT``, ``DEAD_LETTER_QUEUE_URL``, ``HISTORY_TABLE``, ``HISTORY_TTL_SECONDS``.
+``WS_API_ENDPOINT``, ``DEAD_LETTER_QUEUE_URL``, ``HISTORY_TABLE``, ``HISTORY_TTL_SECONDS``,
+``REDELIVERY_DELAY_MAX_SECONDS``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from healthcoach_realtime.clients import dynamodb_client, management_api_client,
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.dead_letters import DeadLetterQueue
 from healthcoach_realtime.dispatch.batch import dispatch_batch
+from healthcoach_realtime.dispatch.redelivery import QueueUrls, hasten_redelivery, to_hasten
 from healthcoach_realtime.history.store import HistoryStore
 from healthcoach_realtime.observability import logger, metrics
 from healthcoach_realtime.settings import get_settings
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 # Kept free at the end of an invocation to dead-letter, remove gone connections and answer.
 REPORT_SECONDS = 1.0
+# Hasten redelivery only with this much time left: a slow SQS must not time out the answer.
+HASTEN_MIN_MS = 500
 
 
 @cache
@@ -48,13 +52,19 @@ def dead_letters() -> DeadLetterQueue:
     return DeadLetterQueue(sqs_client(), settings.dead_letter_queue_url, origin="dispatcher")
 
 
+@cache
+def queue_urls() -> QueueUrls:
+    """The dispatch queue's URL by ARN, asked of SQS once per process."""
+    return QueueUrls(sqs_client())
+
+
 # The event carries health data: never log it (log_event stays False).
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Deliver one SQS batch; returns ``{"batchItemFailures": [...]}``."""
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - REPORT_SECONDS
-    return dispatch_batch(
+    response = dispatch_batch(
         event,
         store=store(),
         management=management_api_client(),
@@ -62,3 +72,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         history=history(),
         deadline=deadline,
     )
+    failed = to_hasten(event, response, longest=get_settings().redelivery_delay_max_seconds)
+    if failed and context.get_remaining_time_in_millis() > HASTEN_MIN_MS:
+        hasten_redelivery(sqs_client(), queue_urls(), failed)
+    return response

@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_EVENT_BUS",
     "DEFAULT_HISTORY_TABLE",
     "DEFAULT_HISTORY_TTL_SECONDS",
+    "DEFAULT_REDELIVERY_DELAY_MAX_SECONDS",
     "Settings",
     "get_settings",
 ]
@@ -22,6 +23,7 @@ DEFAULT_EVENT_BUS = "healthcoach-realtime"
 DEFAULT_HISTORY_TABLE = "healthcoach_realtime_history"
 DEFAULT_HISTORY_TTL_SECONDS = 24 * 3600
 CONNECTION_TTL_SECONDS = 7200
+DEFAULT_REDELIVERY_DELAY_MAX_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Settings:
     dead_letter_queue_url: str = ""
     history_table: str = DEFAULT_HISTORY_TABLE
     history_ttl_seconds: int = DEFAULT_HISTORY_TTL_SECONDS
+    redelivery_delay_max_seconds: int = DEFAULT_REDELIVERY_DELAY_MAX_SECONDS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -56,6 +59,9 @@ class Settings:
             dead_letter_queue_url=e.get("DEAD_LETTER_QUEUE_URL", ""),
             history_table=e.get("HISTORY_TABLE") or DEFAULT_HISTORY_TABLE,
             history_ttl_seconds=int(e.get("HISTORY_TTL_SECONDS") or DEFAULT_HISTORY_TTL_SECONDS),
+            redelivery_delay_max_seconds=int(
+                e.get("REDELIVERY_DELAY_MAX_SECONDS") or DEFAULT_REDELIVERY_DELAY_MAX_SECONDS
+            ),
         )
 
     @property

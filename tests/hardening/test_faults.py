@@ -131,6 +131,7 @@ def rig(
     monkeypatch.setenv("HISTORY_TABLE", history)
     monkeypatch.setenv("WS_API_ENDPOINT", api.endpoint)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)
+    monkeypatch.setenv("REDELIVERY_DELAY_MAX_SECONDS", "1")  # the poller's visibility timeout
     _reset_clients()
     yield Rig(
         sqs=sqs,

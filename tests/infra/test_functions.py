@@ -10,6 +10,7 @@ from healthcoach_infra.functions import FUNCTIONS
 from healthcoach_realtime.dispatch.deliver import ATTEMPT_SECONDS
 from healthcoach_realtime.observability import NAMESPACE, service_name
 from healthcoach_realtime.resources import DISPATCH_VISIBILITY_TIMEOUT_SECONDS
+from healthcoach_realtime.settings import DEFAULT_REDELIVERY_DELAY_MAX_SECONDS
 from tests.infra.conftest import CLIENT_ID, STAGE, USER_POOL_ID, Synthesized
 from tests.support.lambda_handlers import load_handler
 
@@ -61,6 +62,9 @@ def test_the_dispatcher_has_time_to_post_and_sqs_waits_six_times_as_long(synthes
     timeout = _function(synthesized, "dispatcher")["Timeout"]
     assert 6 * timeout <= DISPATCH_VISIBILITY_TIMEOUT_SECONDS
     assert timeout - load_handler("dispatcher").REPORT_SECONDS - ATTEMPT_SECONDS >= 10
+    # A failed record is shown again sooner than the visibility timeout would, never later.
+    assert "REDELIVERY_DELAY_MAX_SECONDS" not in _env(synthesized, "dispatcher")
+    assert DEFAULT_REDELIVERY_DELAY_MAX_SECONDS < DISPATCH_VISIBILITY_TIMEOUT_SECONDS
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -43,6 +43,14 @@ def test_handler_environment_is_what_the_handlers_read() -> None:
     assert settings.event_bus_name == "healthcoach-realtime"
 
 
+def test_a_failed_record_comes_back_within_the_pollers_visibility_timeout() -> None:
+    """The dispatcher never hides a failed record longer than the local pollers would."""
+    for visibility in (1, 5, 180):
+        config = StackConfig(port=4100, visibility_timeout=visibility)
+        settings = Settings.from_env(handler_environment(config, PIPELINE))
+        assert settings.redelivery_delay_max_seconds == visibility
+
+
 def test_limits_default_to_api_gateways() -> None:
     """128 KB, 10 minutes idle, 2 hours lifetime."""
     assert Limits() == Limits(max_message_bytes=131072, idle_timeout=600.0, max_lifetime=7200.0)

@@ -152,6 +152,8 @@ def handler_environment(config: StackConfig, pipeline: EventPipeline) -> dict[st
         "USER_POOL_CLIENT_ID": DEV_CLIENT_ID,
         "WS_API_ENDPOINT": config.management_url,
         "DEAD_LETTER_QUEUE_URL": pipeline.dlq_url,
+        # A failed record comes back no later than the pollers' (short) visibility timeout.
+        "REDELIVERY_DELAY_MAX_SECONDS": str(config.visibility_timeout),
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "INFO" if config.verbose else "WARNING",
     }
