@@ -160,6 +160,25 @@ def test_gone_connection_is_removed_and_the_rest_delivered(
     assert emf_metrics(capsys.readouterr().out)["StaleConnectionsRemoved"] == 1
 
 
+def test_a_closed_tab_is_routine_not_a_warning(
+    dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake, captured_log: io.StringIO
+) -> None:
+    """Deliveries not sent only because connections were gone are logged at INFO (they are
+    cleaned up, nothing is retried); one that failed otherwise makes the line a WARNING."""
+    connect(store, "user-a", "stale=", "live=")
+    api.script("stale=", then=410)
+    invoke(dispatcher, load_sample())
+    connect(store, "user-b", "broken=")
+    api.script("broken=", then=403)
+    invoke(dispatcher, load_sample())
+    lines = [json.loads(line) for line in captured_log.getvalue().splitlines()]
+    not_sent = [
+        (line["level"], line["outcomes"]) for line in lines if line["message"] == "deliveries not sent"
+    ]
+    # Two events to the closed tab: the first answered 410, the second was not posted.
+    assert not_sent == [("INFO", {"gone": 2}), ("WARNING", {"permanent": 1})]
+
+
 def test_410_without_error_type_header_is_still_gone(
     dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
 ) -> None:

@@ -148,7 +148,11 @@ def _stamp(e: DispatchEvent, seq: int) -> DispatchEvent:
 
 def _log_deliveries(deliveries: list[Delivery]) -> None:
     summary = not_sent_summary(deliveries)
-    if summary:
+    if summary is None:
+        return
+    if set(summary["outcomes"]) == {Outcome.GONE.value}:  # closed tabs: routine, cleaned up below
+        logger.info("deliveries not sent", extra=summary)
+    else:
         logger.warning("deliveries not sent", extra=summary)
 
 
