@@ -10,7 +10,7 @@ the record still comes back after the full timeout, and nothing is lost.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -64,8 +64,10 @@ def to_hasten(sqs_event: Mapping[str, Any], response: Mapping[str, Any], *, long
     return hastened
 
 
-def hasten_redelivery(sqs: SQSClient, queue_url_of: QueueUrls, records: Sequence[Hastened]) -> int:
-    """Shorten each record's visibility; returns how many SQS accepted (never raises)."""
+def hasten_redelivery(sqs: SQSClient, queue_url_of: Callable[[str], str], records: Sequence[Hastened]) -> int:
+    """Shorten each record's visibility; returns how many SQS accepted (never raises).
+
+    ``queue_url_of`` maps a queue ARN to its URL (``QueueUrls``)."""
     accepted = 0
     for arn, chunk in _chunks_per_queue(records):
         entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
