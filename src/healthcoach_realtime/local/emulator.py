@@ -31,6 +31,7 @@ import functools
 import logging
 import threading
 import time
+from types import ModuleType
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -71,9 +72,7 @@ def cache_jsonpath_parsing() -> None:
     """
     import jsonpath_ng.ext
 
-    namespace = vars(jsonpath_ng.ext)
-    if not hasattr(namespace["parse"], "cache_info"):
-        namespace["parse"] = functools.lru_cache(maxsize=256)(namespace["parse"])
+    _memoize(jsonpath_ng.ext, "parse", maxsize=256)
 
 
 def cache_action_lookup() -> None:
@@ -83,10 +82,7 @@ def cache_action_lookup() -> None:
     """
     import moto.core.responses
 
-    namespace = vars(moto.core.responses)
-    listing = namespace["method_names_from_class"]
-    if not hasattr(listing, "cache_info"):
-        namespace["method_names_from_class"] = functools.lru_cache(maxsize=None)(listing)
+    _memoize(moto.core.responses, "method_names_from_class", maxsize=None)
 
 
 def sort_items_by_plain_keys() -> None:
@@ -111,9 +107,8 @@ def sort_items_by_plain_keys() -> None:
         else:
             items = list(self.items.values())
         identities = list(map(id, items))
-        kept = getattr(
-            self, "_sorted_by_plain_keys", None
-        )  # (identities, order); a kept item cannot be freed
+        # (identities, order): a kept item cannot be freed, so its id is not reused meanwhile.
+        kept = getattr(self, "_sorted_by_plain_keys", None)
         if kept is None or kept[0] != identities:
             kept = (identities, sorted(items, key=_plain_key))
             self._sorted_by_plain_keys = kept
@@ -148,10 +143,15 @@ def cache_sqs_attribute_names() -> None:
     (a pure function of a string, and SQS asks for the same ~20 names); idempotent."""
     import moto.sqs.models
 
-    namespace = vars(moto.sqs.models)
-    if not hasattr(namespace["camelcase_to_underscores"], "cache_info"):
-        convert = namespace["camelcase_to_underscores"]
-        namespace["camelcase_to_underscores"] = functools.lru_cache(maxsize=1024)(convert)
+    _memoize(moto.sqs.models, "camelcase_to_underscores", maxsize=1024)
+
+
+def _memoize(module: ModuleType, name: str, *, maxsize: int | None) -> None:
+    """Replace the function ``module.name`` (as the module's own code looks it up) with an
+    ``lru_cache`` of it, unless it already is one: idempotent."""
+    namespace = vars(module)
+    if not hasattr(namespace[name], "cache_info"):
+        namespace[name] = functools.lru_cache(maxsize=maxsize)(namespace[name])
 
 
 def _plain_key(item: Any) -> Any:
