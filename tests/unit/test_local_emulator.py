@@ -14,38 +14,34 @@ from moto.dynamodb.models.table import Table
 from healthcoach_realtime.local import emulator
 
 
+def _table(client: Any, name: str, *, numeric_range_key: bool = False) -> Table:
+    """Create a pay-per-request table (hash key ``pk`` S, optionally range key ``n`` N) in moto
+    and return moto's own ``Table`` object for it."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    keys = [("pk", "HASH", "S"), *([("n", "RANGE", "N")] if numeric_range_key else [])]
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": a, "KeyType": k} for a, k, _ in keys],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, _, t in keys],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table: Table = dynamodb_backends["123456789012"]["us-east-1"].get_table(name)
+    return table
+
+
 @pytest.fixture
 def tables() -> Any:
     """Two tables as moto holds them: hash key only (S), and hash (S) + range (N), shuffled in."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="plain",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        client.create_table(
-            TableName="ranged",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "n", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "n", "AttributeType": "N"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        plain, ranged = _table(client, "plain"), _table(client, "ranged", numeric_range_key=True)
         rows = [(f"user-{u}", n) for u in range(12) for n in (1, 2, 10, 9, 100, -3, 2.5)]
         random.Random(7).shuffle(rows)
         for pk, n in rows:
             client.put_item(TableName="plain", Item={"pk": {"S": f"{pk}#{n}"}})
             client.put_item(TableName="ranged", Item={"pk": {"S": pk}, "n": {"N": str(n)}})
-        from moto.dynamodb.models import dynamodb_backends
-
-        backend = dynamodb_backends["123456789012"]["us-east-1"]
-        yield [backend.get_table("plain"), backend.get_table("ranged")]
+        yield [plain, ranged]
 
 
 def test_plain_key_sort_gives_moto_s_order(tables: list[Table], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,15 +67,7 @@ def test_kept_order_follows_every_change_of_the_items(monkeypatch: pytest.Monkey
     emulator.sort_items_by_plain_keys()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        from moto.dynamodb.models import dynamodb_backends
-
-        table = dynamodb_backends["123456789012"]["us-east-1"].get_table("t")
+        table = _table(client, "t")
 
         def seen() -> list[tuple[str, str]]:
             items = table.all_items()
