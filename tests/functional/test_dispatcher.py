@@ -19,6 +19,7 @@ from tests.support.lambda_handlers import LambdaContext, load_handler
 from tests.support.management_api import ManagementApiFake
 from tests.support.network import free_port
 from tests.support.sqs_events import (
+    deployed_fifo_queue,
     emf_metrics,
     envelope,
     load_sample,
@@ -455,16 +456,6 @@ def test_one_change_emitted_twice_is_one_event(
 # --- a failed record is shown again in seconds (ChangeMessageVisibility), over HTTP on moto ---
 
 
-def _fifo_queue(sqs: Any) -> tuple[str, str]:
-    """A FIFO queue that hides a received message for 180 s, as the deployed dispatch queue."""
-    url = sqs.create_queue(
-        QueueName=f"dispatch-{uuid.uuid4().hex[:8]}.fifo",
-        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "180"},
-    )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return str(url), str(arn)
-
-
 def _received(sqs: Any, url: str, wait_seconds: float) -> list[dict[str, Any]]:
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
@@ -491,7 +482,7 @@ def test_a_failed_record_comes_back_in_seconds_not_after_the_visibility_timeout(
     connect(store, "u-fine", "fine1=")
     connect(store, "u-down", "down1=")
     api.script("down1=", then=500)
-    url, arn = _fifo_queue(sqs)
+    url, arn = deployed_fifo_queue(sqs, "dispatch")
     for user in ("u-fine", "u-down"):
         body = json.dumps(envelope("foodLogDeleted", user, {"id": f"{user}-1"}))
         sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=user)

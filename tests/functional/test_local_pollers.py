@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from tests.support.sqs_events import queue_arn
 
 from healthcoach_realtime.local.pollers import SqsPoller, StreamPoller
 from healthcoach_realtime.local.provision import create_data_table
@@ -32,16 +33,12 @@ class Queue:
         suffix = uuid.uuid4().hex[:8]
         self.sqs = sqs
         self.dlq_url = sqs.create_queue(QueueName=f"dlq-{suffix}")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        dlq_arn = queue_arn(sqs, self.dlq_url)
         policy = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}
         self.url = sqs.create_queue(
             QueueName=f"q-{suffix}", Attributes={"RedrivePolicy": json.dumps(policy)}
         )["QueueUrl"]
-        self.arn = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        self.arn = queue_arn(sqs, self.url)
 
     def send(self, *bodies: str) -> None:
         for body in bodies:

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from tests.support.sqs_events import deployed_fifo_queue, queue_arn
 
 from healthcoach_realtime.dispatch.redelivery import Hastened, QueueUrls, hasten_redelivery
 
@@ -20,11 +21,7 @@ def sqs(aws_env: str) -> Any:
 def test_what_sqs_refuses_is_left_to_the_timeout_and_the_rest_comes_back(sqs: Any) -> None:
     """One real receipt and one SQS does not know: one accepted, no exception, and the real
     message is visible again after its 1 s instead of the queue's 180 s."""
-    url = sqs.create_queue(
-        QueueName=f"hasten-{uuid.uuid4().hex[:8]}.fifo",
-        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "180"},
-    )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url, arn = deployed_fifo_queue(sqs, "hasten")
     sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId="g")
     (message,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
 
@@ -48,7 +45,7 @@ def test_what_sqs_refuses_is_left_to_the_timeout_and_the_rest_comes_back(sqs: An
 def test_the_queue_url_is_asked_once_per_queue(sqs: Any) -> None:
     """GetQueueUrl by name and account from the ARN, then remembered."""
     url = sqs.create_queue(QueueName=f"urls-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = queue_arn(sqs, url)
     calls: list[str] = []
     sqs.meta.events.register("before-call.sqs.GetQueueUrl", lambda **_: calls.append("GetQueueUrl"))
     urls = QueueUrls(sqs)

@@ -48,7 +48,7 @@ from tests.support import forged_tokens
 from tests.support.keyed_stack import issuer_url, running_keyed_stack
 from tests.support.lambda_handlers import LambdaContext, load_handler
 from tests.support.local_stack import StackUrls
-from tests.support.sqs_events import sqs_record
+from tests.support.sqs_events import queue_arn, sqs_record
 
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
@@ -377,12 +377,10 @@ def bus(aws_env: str) -> Iterator[tuple[Any, str, Any, str]]:
     sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
     name = f"bad-input-{uuid.uuid4().hex[:8]}"
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    arn = queue_arn(sqs, queue_url)
     events.create_event_bus(Name=name)
     events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps(dispatch_rule_pattern()))
-    events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": arn}])
     yield events, name, sqs, queue_url
     sqs.delete_queue(QueueUrl=queue_url)
 

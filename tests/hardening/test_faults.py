@@ -40,6 +40,7 @@ from healthcoach_realtime.settings import get_settings
 from tests.support.dying_dispatcher import DIED
 from tests.support.lambda_handlers import LambdaContext, load_handler
 from tests.support.management_api import ManagementApiFake
+from tests.support.sqs_events import queue_arn
 from tests.support.throttling_proxy import ThrottlingProxy
 
 REGION = "us-east-1"
@@ -116,16 +117,16 @@ def rig(
     sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
     events = boto3.client("events", endpoint_url=aws_env, region_name=REGION)
     dlq_url = sqs.create_queue(QueueName=f"faults-dlq-{suffix}")["QueueUrl"]
-    dlq_arn = _arn(sqs, dlq_url)
+    dlq_arn = queue_arn(sqs, dlq_url)
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
     queue_url = sqs.create_queue(
         QueueName=f"faults-{suffix}", Attributes={"RedrivePolicy": json.dumps(redrive)}
     )["QueueUrl"]
-    queue_arn = _arn(sqs, queue_url)
+    arn = queue_arn(sqs, queue_url)
     bus = f"faults-{suffix}"
     events.create_event_bus(Name=bus)
     events.put_rule(Name="dispatch", EventBusName=bus, EventPattern=json.dumps(dispatch_rule_pattern()))
-    events.put_targets(Rule="dispatch", EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    events.put_targets(Rule="dispatch", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
     history = f"history-{suffix}"
     create_history_table(dynamodb, history)
     monkeypatch.setenv("HISTORY_TABLE", history)
@@ -138,17 +139,13 @@ def rig(
         events=events,
         bus=bus,
         queue_url=queue_url,
-        queue_arn=queue_arn,
+        queue_arn=arn,
         dlq_url=dlq_url,
         api=api,
         store=ConnectionStore(dynamodb, connections_table),
         dispatcher=load_handler("dispatcher"),
     )
     _reset_clients()
-
-
-def _arn(sqs: Any, url: str) -> str:
-    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
 def _connect_users(rig: Rig) -> dict[str, list[str]]:

@@ -15,9 +15,11 @@ from typing import Any
 from healthcoach_realtime.catalogue import source_for
 
 __all__ = [
+    "deployed_fifo_queue",
     "emf_metrics",
     "envelope",
     "load_sample",
+    "queue_arn",
     "receive_envelopes",
     "receive_messages",
     "sqs_event",
@@ -26,6 +28,25 @@ __all__ = [
 ]
 
 SAMPLE = Path(__file__).resolve().parents[1] / "events" / "sqs_dispatch_batch.json"
+
+
+def queue_arn(sqs: Any, queue_url: str) -> str:
+    """The ARN of the queue at ``queue_url`` (what rules, redrive policies and events name)."""
+    return str(
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    )
+
+
+def deployed_fifo_queue(sqs: Any, prefix: str) -> tuple[str, str]:
+    """A fresh FIFO queue configured as the dispatch queue is deployed (content-based
+    deduplication, a received message hidden for 180 s); its URL and ARN."""
+    url = str(
+        sqs.create_queue(
+            QueueName=f"{prefix}-{uuid.uuid4().hex[:8]}.fifo",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "180"},
+        )["QueueUrl"]
+    )
+    return url, queue_arn(sqs, url)
 
 
 def load_sample() -> dict[str, Any]:
