@@ -11,6 +11,9 @@
 //   client.onPresence((connections) => setDevices(connections));
 //   client.connect();
 //
+// TypeScript reads `realtime.d.ts` beside this file (generated from `schemas/`: frames typed per
+// event); the JSDoc here is for readers of this file.
+//
 // Why it looks like this:
 // - Browsers cannot set headers on a WebSocket, so the token rides in the subprotocol list
 //   (`["healthcoach.v1", token]`); the server answers with `healthcoach.v1`.
@@ -58,8 +61,11 @@ export const EVENT_TYPES = Object.freeze([
  * @property {number} [seq]  per-user sequence number: strictly increasing, not necessarily contiguous
  */
 
-/** Frames that are not events: answered here, never passed to `on`/`onAny`. */
-export const CONTROL_TYPES = Object.freeze(["pong", "resync", "presence", "error"]);
+/**
+ * Frames that are not events: handled here and passed to `onControl`, never to `on`/`onAny`.
+ * `resumed` ends a replay; `authorized` answers `{"action": "auth", "token"}`.
+ */
+export const CONTROL_TYPES = Object.freeze(["pong", "resync", "presence", "error", "resumed", "authorized"]);
 
 /** The default idle hook: ping after 5 quiet minutes (API Gateway's idle timeout is 10). */
 export const PING_WHEN_IDLE = Object.freeze({
@@ -197,6 +203,8 @@ export class RealtimeClient {
     /** @private @type {Set<(error: unknown) => void>} */ this.errorListeners = new Set();
     /** @private @type {Set<(latestSeq: number) => void>} */ this.resyncListeners = new Set();
     /** @private @type {Set<(connections: number) => void>} */ this.presenceListeners = new Set();
+    /** @private @type {Set<(frame: RealtimeFrame & Record<string, unknown>) => void>} */
+    this.controlListeners = new Set();
     /** @private @type {WebSocket | null} */ this.socket = null;
     /** @private */ this.wanted = false;
     /** @private */ this.generation = 0;
@@ -276,6 +284,17 @@ export class RealtimeClient {
   onPresence(callback) {
     this.presenceListeners.add(callback);
     return () => this.presenceListeners.delete(callback);
+  }
+
+  /**
+   * Call `callback(frame)` for every control frame (`CONTROL_TYPES`), after the client has
+   * handled it; e.g. `{"type": "resumed", "through": N}` once a resume's replay is complete.
+   * @param {(frame: RealtimeFrame & Record<string, unknown>) => void} callback
+   * @returns {() => void}
+   */
+  onControl(callback) {
+    this.controlListeners.add(callback);
+    return () => this.controlListeners.delete(callback);
   }
 
   /** Start connecting (and keep reconnecting) until `close()`. Calling it again is harmless. */
@@ -390,6 +409,7 @@ export class RealtimeClient {
     } else if (frame.type === "error") {
       this.report(new Error(`server: ${String(frame.message)}`));
     }
+    for (const callback of this.controlListeners) this.call(callback, frame);
   }
 
   /** @private @param {number} code @param {string} reason */

@@ -286,3 +286,22 @@ test("with an onPresence callback it asks for the count on open", async () => {
   assert.deepEqual(FakeSocket.made[0].sent, ['{"action":"presence"}']);
   client.close();
 });
+
+test("resumed and authorized frames reach onControl, never onAny", async () => {
+  const client = makeClient({ lastSeq: 4 });
+  const control = [];
+  const any = [];
+  client.onControl((frame) => control.push(frame));
+  client.onAny((frame) => any.push(frame.type));
+  client.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  FakeSocket.made[0].message({ type: "resumed", through: 4 });
+  FakeSocket.made[0].message({ type: "authorized", exp: 1767225600 });
+  assert.deepEqual(control, [
+    { type: "resumed", through: 4 },
+    { type: "authorized", exp: 1767225600 },
+  ]);
+  assert.deepEqual([any, client.lastSeq], [[], 4]);
+  client.close();
+});
