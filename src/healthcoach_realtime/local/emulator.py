@@ -1,8 +1,11 @@
-"""The embedded AWS emulator: moto's server (DynamoDB + Streams, EventBridge, SQS) on loopback.
+"""The embedded AWS emulator: moto's server (DynamoDB + Streams, EventBridge, SQS) on loopback,
+plus EventBridge's Custom Event Bus (EventsV2), which moto lacks (``local.eventsv2``).
 
 Built like moto's ``ThreadedMotoServer`` but binding in the caller's thread, so a port in use
 raises ``OSError`` at once (``ThreadedMotoServer`` binds in its thread and then waits forever).
-State lives in memory and is gone when the process stops.
+State lives in memory and is gone when the process stops. The WSGI app behind the port
+(``Emulator.app``) sends EventsV2 operations to ``Emulator.eventsv2`` and everything else to
+moto; the EventsV2 subscribers deliver to moto's SQS through this same endpoint.
 
 Two of moto's hot spots are cached, since every emit -> frame crosses them (``cProfile`` of the
 emulator under load; latency numbers in ``bench/latency.py``'s docstring):
@@ -36,6 +39,8 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from healthcoach_realtime.local.eventsv2 import EventsV2Middleware, EventsV2Options, EventsV2Service
 
 __all__ = [
     "Emulator",
@@ -161,11 +166,18 @@ def _plain_key(item: Any) -> Any:
 
 
 class Emulator:
-    """``start()`` binds and serves in a daemon thread; ``stop()`` shuts it down."""
+    """``start()`` binds and serves in a daemon thread; ``stop()`` shuts it down.
 
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    ``eventsv2`` sets the EventsV2 emulator's knobs (``EventsV2Options``; defaults suit the
+    local stack); the service itself is ``emulator.eventsv2``.
+    """
+
+    def __init__(
+        self, port: int, host: str = "127.0.0.1", *, eventsv2: EventsV2Options | None = None
+    ) -> None:
         self.host = host
         self.port = port
+        self.eventsv2 = EventsV2Service(eventsv2)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -175,11 +187,12 @@ class Emulator:
         return f"http://{self.host}:{self.port}"
 
     @property
-    def app(self) -> MemoizedDispatcher:
-        """The WSGI app behind the port (started), for in-process callers (``in_process``)."""
+    def app(self) -> EventsV2Middleware:
+        """The WSGI app behind the port (started), for in-process callers (``in_process``):
+        EventsV2 operations, and moto's ``MemoizedDispatcher`` for the rest."""
         if self._server is None:
             raise RuntimeError("the emulator is not started")
-        app: MemoizedDispatcher = self._server.app  # type: ignore[assignment]
+        app: EventsV2Middleware = self._server.app  # type: ignore[assignment]
         return app
 
     def start(self) -> None:
@@ -190,14 +203,18 @@ class Emulator:
         sort_items_by_plain_keys()
         read_sqs_clock_directly()
         cache_sqs_attribute_names()
+        app = EventsV2Middleware(self.eventsv2, MemoizedDispatcher())
         self._server = make_server(
-            self.host, self.port, MemoizedDispatcher(), threaded=True, request_handler=MotoRequestHandler
+            self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
+        self.port = self._server.server_port
+        self.eventsv2.use_endpoint(self.endpoint_url)
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop serving; idempotent."""
+        """Stop serving and the EventsV2 deliveries; idempotent."""
+        self.eventsv2.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
