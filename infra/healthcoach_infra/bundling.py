@@ -3,7 +3,10 @@
 A bundle is ``functions/<name>/`` at the root (handler ``handler.handler``), the package
 ``healthcoach_realtime`` (with ``schemas/`` inside it) and the function's third-party
 dependencies, installed by ``pip --platform manylinux2014_aarch64 --only-binary=:all:
---python-version 3.13 --target``. boto3 is not bundled: the Lambda runtime provides it.
+--python-version 3.13 --target``. boto3 is bundled only where a function lists it (the ones
+that publish to the Custom Event Bus, whose ``eventbridgev2`` API a runtime's own boto3 may
+predate); the others use the Lambda runtime's. ``must_contain`` names paths a bundle cannot do
+without (botocore's ``data/eventbridgev2`` model): a bundle that lacks one fails the build.
 
 Two things keep cold starts and synths short:
 
@@ -95,6 +98,8 @@ class BundleSpec:
     requirements: tuple[str, ...]
     repo_root: Path
     target: BundleTarget = LAMBDA_TARGET
+    # Paths relative to the bundle root that must exist once it is built.
+    must_contain: tuple[str, ...] = ()
 
     @property
     def source_dir(self) -> Path:
@@ -260,6 +265,12 @@ def build_bundle(spec: BundleSpec, output_dir: Path) -> None:
     handler_files = [output_dir / rel for rel, _ in source_files(spec) if not rel.startswith(f"{PACKAGE}/")]
     ours = [output_dir / PACKAGE, *(p for p in handler_files if p.suffix == ".py")]
     _compile(bytecode_compiler(spec.target.python_version), ours)
+    missing = [path for path in spec.must_contain if not (output_dir / path).exists()]
+    if missing:
+        raise BundlingError(
+            f"the {spec.function} bundle lacks {', '.join(missing)} "
+            f"(requirements: {', '.join(spec.requirements) or 'none'})"
+        )
 
 
 @jsii.implements(cdk.ILocalBundling)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from healthcoach_realtime.resources import DATA_TABLES
+from healthcoach_realtime.resources import BUS_RETENTION_DAYS, DATA_TABLES
 
 __all__ = ["CONTEXT_KEYS", "DeployConfig", "DeployConfigError", "Setting"]
 
@@ -46,11 +46,24 @@ ALARM_EMAIL = Setting("alarmEmail", "ALARM_EMAIL", "address subscribed to the al
 API_GATEWAY_LOG_ROLE = Setting(
     "apiGatewayCloudWatchRole", "API_GATEWAY_CLOUDWATCH_ROLE", "set API Gateway's account log role"
 )
+BUS_RETENTION = Setting(
+    "busRetentionDays", "BUS_RETENTION_DAYS", "days the event bus keeps events (whole days, 1-365)"
+)
 
 CONTEXT_KEYS = tuple(
     s.context_key
-    for s in (STAGE, USER_POOL_ID, USER_POOL_CLIENT_ID, DATA_TABLE_STREAMS, ALARM_EMAIL, API_GATEWAY_LOG_ROLE)
+    for s in (
+        STAGE,
+        USER_POOL_ID,
+        USER_POOL_CLIENT_ID,
+        DATA_TABLE_STREAMS,
+        ALARM_EMAIL,
+        API_GATEWAY_LOG_ROLE,
+        BUS_RETENTION,
+    )
 )
+# What the Custom Event Bus accepts as StorageConfiguration.RetentionPeriodInDays.
+RETENTION_DAYS_RANGE = range(1, 366)
 
 _STAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
@@ -72,6 +85,8 @@ class DeployConfig:
     data_table_streams: Mapping[str, str] = field(default_factory=dict)
     alarm_email: str = ""
     create_api_gateway_log_role: bool = True
+    # How long the bus keeps events: the window in which an undelivered event can be redriven.
+    bus_retention_days: int = BUS_RETENTION_DAYS
 
     @property
     def user_pool_region(self) -> str:
@@ -105,9 +120,10 @@ class DeployConfig:
         if alarm_email and not _EMAIL.match(alarm_email):
             problems.append(f"malformed {ALARM_EMAIL.meaning}: {alarm_email!r} (from {ALARM_EMAIL.where()})")
         log_role = _flag(read(API_GATEWAY_LOG_ROLE), default=True)
+        retention = _retention_days(read(BUS_RETENTION), problems.append)
         if problems:
             raise DeployConfigError("deployment configuration:\n  - " + "\n  - ".join(problems))
-        return cls(stage, user_pool_id, client_id, streams, alarm_email, log_role)
+        return cls(stage, user_pool_id, client_id, streams, alarm_email, log_role, retention)
 
 
 def _stream_arns(raw: Any, problem: Callable[[str], None]) -> dict[str, str]:
@@ -137,6 +153,21 @@ def _stream_arns(raw: Any, problem: Callable[[str], None]) -> dict[str, str]:
         else:
             streams[str(table)] = str(arn)
     return streams
+
+
+def _retention_days(raw: Any, problem: Callable[[str], None]) -> int:
+    """Whole days in 1-365 (an int from cdk.json, a string from env or ``-c``); default when unset."""
+    if raw in (None, ""):
+        return BUS_RETENTION_DAYS
+    text = str(raw).strip()
+    if (
+        isinstance(raw, bool)
+        or not (text.isascii() and text.isdigit())
+        or int(text) not in RETENTION_DAYS_RANGE
+    ):
+        problem(f"malformed {BUS_RETENTION.meaning}: {raw!r} (from {BUS_RETENTION.where()})")
+        return BUS_RETENTION_DAYS
+    return int(text)
 
 
 def _flag(raw: Any, *, default: bool) -> bool:

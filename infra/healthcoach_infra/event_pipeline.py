@@ -1,63 +1,74 @@
-"""bus -> rules (patterns from the catalogue) -> encrypted FIFO queue (+DLQ) -> dispatcher;
-streams -> bridge.
+"""producers -> Custom Event Bus (EventsV2) -> subscribers -> SQS queues -> dispatcher; streams -> bridge.
 
-A user's events stay in order: each rule sends one shard of users (``detail.shard``, set by
-``emit``) to its own message group of the FIFO queue, and Lambda dispatches a group's batches one
-at a time; the 17 groups run concurrently. Names, patterns and settings come from
-``healthcoach_realtime.resources``, which the local stack provisions too, so a test that passes
-locally ran against the same patterns, groups, redrive and visibility timeout.
+A user's events stay in order: producers publish with ``EventGroupId`` = the user, the FIFO
+subscriber delivers each group in order to the FIFO dispatch queue with ``MessageGroupId`` = that
+group, and Lambda dispatches one batch per message group at a time. Classic EventBridge rules give
+no delivery order; this subscriber does, per event group.
+
+Subscribers, queue names and settings come from ``healthcoach_realtime.resources``, which the local
+stack provisions too, so a test that passes locally ran against the same filters, message groups,
+redrive and visibility timeout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_eventsv2 as eventsv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from healthcoach_realtime.resources import (
+    BUS_RETENTION_DAYS,
+    DELIVERY_DLQ,
     DISPATCH_DLQ,
     DISPATCH_QUEUE,
-    DISPATCH_RULE,
     DISPATCH_VISIBILITY_TIMEOUT_SECONDS,
     MAX_RECEIVE_COUNT,
-    dispatch_routes,
+    REJECTED_DLQ,
+    REJECTED_QUEUE,
+    SUBSCRIBERS,
+    SubscriberSpec,
     staged_queue_name,
 )
 from healthcoach_realtime.settings import DEFAULT_EVENT_BUS
 
-__all__ = ["RULE_DEAD_LETTERS", "STREAM_BRIDGE_FAILURES", "EventPipeline", "event_pattern"]
+__all__ = [
+    "PUT_EVENTS",
+    "STREAM_BRIDGE_FAILURES",
+    "SUBSCRIBER_LOG_CONFIGURATION",
+    "EventPipeline",
+    "subscriber_construct_id",
+    "subscriber_name",
+]
 
 STREAM_BRIDGE_FAILURES = "healthcoach-realtime-stream-bridge-failures"
-# What EventBridge could not put on the dispatch queue (an EventBridge DLQ must be a standard queue).
-RULE_DEAD_LETTERS = "healthcoach-realtime-dispatch-rule-dlq"
-# EventBridge pattern keys -> EventPattern's keyword arguments.
-_PATTERN_KEYS = {
-    "source": "source",
-    "detail-type": "detail_type",
-    "detail": "detail",
-    "account": "account",
-    "region": "region",
-    "resources": "resources",
-    "id": "id",
-    "time": "time",
-    "version": "version",
-}
+# The IAM action of the Custom Event Bus's PutEvents ("eventsv2:PutEvents" does not exist).
+PUT_EVENTS = "events:PutEvents"
+# Failed deliveries only. IncludePayload has no "never": ON_ERROR_ONLY is the least the service
+# offers (the payload appears in error records only); Level OFF would turn the records off.
+SUBSCRIBER_LOG_CONFIGURATION = {"level": "ERROR", "include_payload": "ON_ERROR_ONLY"}
+_DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 
 
-def event_pattern(pattern: Mapping[str, Any]) -> events.EventPattern:
-    """The CDK form of an EventBridge pattern given as JSON (``resources.dispatch_rule_pattern()``)."""
-    unknown = set(pattern) - set(_PATTERN_KEYS)
-    if unknown:
-        raise ValueError(f"not an EventBridge pattern key: {', '.join(sorted(unknown))}")
-    return events.EventPattern(**{_PATTERN_KEYS[key]: value for key, value in pattern.items()})
+def subscriber_name(spec: SubscriberSpec, stage: str) -> str:
+    """``<name>-<stage>-<generation>``: a change of a create-only property makes a new name."""
+    return f"{spec.name}-{stage}-{spec.generation()}"
+
+
+def subscriber_construct_id(spec: SubscriberSpec) -> str:
+    """The construct id carries the generation too, so such a change is a new logical resource.
+
+    CloudFormation then creates the new subscriber in the update phase and deletes the old one
+    in the cleanup phase: an overlap, not the gap of a replacement (delete, then create).
+    """
+    return f"Subscriber-{spec.name}-{spec.generation()}"
 
 
 def _queue(scope: Construct, construct_id: str, name: str, **options: Any) -> sqs.Queue:
@@ -73,17 +84,56 @@ def _queue(scope: Construct, construct_id: str, name: str, **options: Any) -> sq
 
 
 class EventPipeline(Construct):
-    """The bus, the dispatch rule and queue with its DLQ, and the stream bridge's failure queue."""
+    """The bus, its subscribers and their queues (with DLQs), the producers' policy, and the
+    stream bridge's failure queue."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        retention_days: int = BUS_RETENTION_DAYS,
+        subscribers: Iterable[SubscriberSpec] = SUBSCRIBERS,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{DEFAULT_EVENT_BUS}-{stage}")
+        self.bus_name = f"{DEFAULT_EVENT_BUS}-{stage}"
+        self.bus = eventsv2.CfnEventBus(
+            self,
+            "Bus",
+            name=self.bus_name,
+            description="HealthCoach Realtime domain events, published with EventGroupId = the user",
+            storage_configuration=eventsv2.CfnEventBus.StorageConfigurationProperty(
+                retention_period_in_days=retention_days
+            ),
+        )
+        self.bus_arn = self.bus.attr_event_bus_arn
+        self._build_queues(stage)
+        self.subscriber_specs = tuple(subscribers)
+        self.delivery_role = self._delivery_role()
+        self.subscribers = self._subscribers(stage)
+        self.producer_policy = iam.ManagedPolicy(
+            self,
+            "ProducerPolicy",
+            managed_policy_name=f"{DEFAULT_EVENT_BUS}-{stage}-producer",
+            description=f"Publish HealthCoach Realtime events: {PUT_EVENTS} on the bus {self.bus_name}",
+            statements=[iam.PolicyStatement(actions=[PUT_EVENTS], resources=[self.bus_arn])],
+        )
+        # The stream bridge's own dead letters and its event source mappings' on-failure records.
+        self.stream_bridge_failures = _queue(
+            self,
+            "StreamBridgeFailures",
+            f"{STREAM_BRIDGE_FAILURES}-{stage}",
+            retention_period=_DEAD_LETTER_RETENTION,
+        )
+
+    def _build_queues(self, stage: str) -> None:
         fifo: dict[str, Any] = {"fifo": True, "content_based_deduplication": True}
         self.dead_letter_queue = _queue(
             self,
             "DispatchDeadLetters",
             staged_queue_name(DISPATCH_DLQ, stage),
-            retention_period=cdk.Duration.days(14),
+            retention_period=_DEAD_LETTER_RETENTION,
             **fifo,
         )
         self.queue = _queue(
@@ -94,41 +144,123 @@ class EventPipeline(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(
                 max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letter_queue
             ),
-            # High-throughput FIFO: the limits apply per message group, not per queue.
+            # High-throughput FIFO: the limits apply per message group (per user), not per queue.
             deduplication_scope=sqs.DeduplicationScope.MESSAGE_GROUP,
             fifo_throughput_limit=sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
             **fifo,
         )
-        self.rule_dead_letter_queue = _queue(
+        # The FIFO subscriber's on-failure destination must be FIFO too (EventBridge sets each
+        # record's group from the event's); the records carry ids, no payload.
+        self.delivery_dead_letter_queue = _queue(
             self,
-            "DispatchRuleDeadLetters",
-            f"{RULE_DEAD_LETTERS}-{stage}",
-            retention_period=cdk.Duration.days(14),
+            "DeliveryDeadLetters",
+            staged_queue_name(DELIVERY_DLQ, stage),
+            retention_period=_DEAD_LETTER_RETENTION,
+            **fifo,
         )
-        self.rules: dict[str, events.Rule] = {}
-        for route in dispatch_routes():
-            self.rules[route.name] = events.Rule(
-                self,
-                f"DispatchRule-{route.name}",
-                rule_name=f"{DISPATCH_RULE}-{stage}-{route.name}",
-                description=f"Domain events of the catalogue (schemas/) to message group {route.name}",
-                event_bus=self.bus,
-                event_pattern=event_pattern(route.pattern),
-                targets=[
-                    targets.SqsQueue(
-                        self.queue,
-                        message_group_id=route.name,
-                        # An event EventBridge cannot put on the queue is parked here, same envelope.
-                        dead_letter_queue=self.rule_dead_letter_queue,
-                    )
-                ],
-            )
-        # The stream bridge's own dead letters and its event source mappings' on-failure records.
-        self.stream_bridge_failures = _queue(
+        # Nothing consumes it: kept for inspection, counted by its depth, alarmed.
+        self.rejected_queue = _queue(
             self,
-            "StreamBridgeFailures",
-            f"{STREAM_BRIDGE_FAILURES}-{stage}",
-            retention_period=cdk.Duration.days(14),
+            "Rejected",
+            staged_queue_name(REJECTED_QUEUE, stage),
+            retention_period=_DEAD_LETTER_RETENTION,
+        )
+        self.rejected_dead_letter_queue = _queue(
+            self,
+            "RejectedDeadLetters",
+            staged_queue_name(REJECTED_DLQ, stage),
+            retention_period=_DEAD_LETTER_RETENTION,
+        )
+        self.queues: dict[str, sqs.Queue] = {
+            DISPATCH_QUEUE: self.queue,
+            DISPATCH_DLQ: self.dead_letter_queue,
+            DELIVERY_DLQ: self.delivery_dead_letter_queue,
+            REJECTED_QUEUE: self.rejected_queue,
+            REJECTED_DLQ: self.rejected_dead_letter_queue,
+        }
+
+    def _queue_for(self, name: str) -> sqs.Queue:
+        try:
+            return self.queues[name]
+        except KeyError:
+            raise ValueError(
+                f"a subscriber names queue {name!r}, which this pipeline does not define"
+            ) from None
+
+    def _delivery_role(self) -> iam.Role:
+        """Assumed by EventBridge for this account only; may send to exactly the subscribers' queues.
+
+        The permission is inline, part of the role resource itself: a subscriber (which refers to
+        the role's ARN) is created only once its role can already deliver.
+        """
+        names = [
+            name for spec in self.subscriber_specs for name in (spec.target_queue, spec.on_failure_queue)
+        ]
+        arns = [self._queue_for(name).queue_arn for name in dict.fromkeys(names)]
+        return iam.Role(
+            self,
+            "DeliveryRole",
+            description="EventBridge subscribers of the HealthCoach Realtime bus deliver to their queues",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+            ),
+            inline_policies={
+                "SendToSubscriberQueues": iam.PolicyDocument(
+                    statements=[iam.PolicyStatement(actions=["sqs:SendMessage"], resources=arns)]
+                )
+            },
+        )
+
+    def _subscribers(self, stage: str) -> dict[str, eventsv2.CfnSubscriber]:
+        """One subscriber per spec, chained by DependsOn.
+
+        EventBridge runs one subscriber create or delete at a time per bus (another gets
+        ConcurrentModificationException), so CloudFormation must not run them in parallel.
+        """
+        built: dict[str, eventsv2.CfnSubscriber] = {}
+        previous: eventsv2.CfnSubscriber | None = None
+        for spec in self.subscriber_specs:
+            subscriber = self._subscriber(spec, stage)
+            if previous is not None:
+                subscriber.add_dependency(previous)
+            built[spec.name] = subscriber
+            previous = subscriber
+        return built
+
+    def _subscriber(self, spec: SubscriberSpec, stage: str) -> eventsv2.CfnSubscriber:
+        sqs_parameters = None
+        if spec.message_group_id is not None or spec.deduplication_id is not None:
+            sqs_parameters = eventsv2.CfnSubscriber.SqsParametersProperty(
+                message_group_id=spec.message_group_id, message_deduplication_id=spec.deduplication_id
+            )
+        return eventsv2.CfnSubscriber(
+            self,
+            subscriber_construct_id(spec),
+            name=subscriber_name(spec, stage),
+            description=spec.description or None,
+            event_bus_arn=self.bus_arn,
+            type=spec.type,
+            starting_position="LATEST",
+            state="RUNNING",
+            filter_configuration=eventsv2.CfnSubscriber.FilterConfigurationProperty(
+                language="EVENT_BRIDGE_PATTERN",
+                filters=[eventsv2.CfnSubscriber.FilterProperty(pattern=spec.filter_json, scope="DATA")],
+            ),
+            invoke_configuration=eventsv2.CfnSubscriber.InvokeConfigurationProperty(
+                role_arn=self.delivery_role.role_arn,
+                target_arn=self._queue_for(spec.target_queue).queue_arn,
+                sqs_parameters=sqs_parameters,
+            ),
+            retry_policy=eventsv2.CfnSubscriber.RetryPolicyProperty(
+                max_retry_attempts=spec.max_retry_attempts,
+                max_event_age_in_seconds=spec.max_event_age_seconds,
+                retry_strategy="ALL",
+            ),
+            on_failure_configuration=eventsv2.CfnSubscriber.OnFailureConfigurationProperty(
+                arn=self._queue_for(spec.on_failure_queue).queue_arn
+            ),
+            log_configuration=eventsv2.CfnSubscriber.LogConfigurationProperty(**SUBSCRIBER_LOG_CONFIGURATION),
         )
 
     @property
@@ -136,9 +268,14 @@ class EventPipeline(Construct):
         """Every queue whose depth means an event was not delivered."""
         return {
             "DispatchDeadLetters": self.dead_letter_queue,
-            "DispatchRuleDeadLetters": self.rule_dead_letter_queue,
+            "DeliveryDeadLetters": self.delivery_dead_letter_queue,
+            "RejectedDeadLetters": self.rejected_dead_letter_queue,
             "StreamBridgeFailures": self.stream_bridge_failures,
         }
+
+    def grant_put_events(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let a function of this stack publish to the bus (``events:PutEvents`` on its ARN only)."""
+        return iam.Grant.add_to_principal(grantee=grantee, actions=[PUT_EVENTS], resource_arns=[self.bus_arn])
 
     def feed_dispatcher(self, dispatcher: lambda_.IFunction, *, max_concurrency: int) -> None:
         """SQS -> dispatcher, batches of up to 10 without waiting (latency matters more here; a

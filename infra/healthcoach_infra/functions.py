@@ -20,11 +20,24 @@ from constructs import Construct
 from healthcoach_infra.bundling import LAMBDA_TARGET, BundleSpec, BundleTarget, lambda_code, pin
 from healthcoach_realtime.observability import NAMESPACE, SERVICE
 
-__all__ = ["FUNCTIONS", "LOG_RETENTION", "FunctionSpec", "RealtimeFunction"]
+__all__ = [
+    "EVENTBRIDGEV2_MODEL",
+    "FUNCTIONS",
+    "LOG_RETENTION",
+    "PUBLISHER_SDK",
+    "FunctionSpec",
+    "RealtimeFunction",
+]
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
-# Every function needs these; boto3 is left to the Lambda runtime (see bundling.py).
+# Every function needs these; boto3 is left to the Lambda runtime unless the function publishes.
 _BASE_DEPENDENCIES = ("aws-lambda-powertools", "fastjsonschema")
+# A function that publishes to the bus speaks eventbridgev2, which the runtime's own boto3 may
+# predate: it ships its own SDK (the versions tested here, boto3 >= 1.43.102). Lambda puts the
+# bundle (/var/task) first on sys.path, so the bundled botocore is the one imported.
+PUBLISHER_SDK = ("boto3", "botocore")
+# botocore's service model of the Custom Event Bus: the build fails if a publisher's bundle lacks it.
+EVENTBRIDGEV2_MODEL = "botocore/data/eventbridgev2"
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,8 @@ class FunctionSpec:
     memory_mb: int
     timeout_seconds: int
     dependencies: tuple[str, ...] = _BASE_DEPENDENCIES
+    # Paths the bundle must contain (checked when it is built).
+    bundle_must_contain: tuple[str, ...] = ()
 
 
 FUNCTIONS: Mapping[str, FunctionSpec] = {
@@ -63,6 +78,8 @@ FUNCTIONS: Mapping[str, FunctionSpec] = {
             "Turn data-table stream records into domain events on the bus",
             memory_mb=256,
             timeout_seconds=30,
+            dependencies=(*_BASE_DEPENDENCIES, *PUBLISHER_SDK),
+            bundle_must_contain=(EVENTBRIDGEV2_MODEL,),
         ),
         FunctionSpec("default", "$default: ping and resume", memory_mb=256, timeout_seconds=10),
     )
@@ -107,7 +124,15 @@ class RealtimeFunction(Construct):
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.ARM_64,
             handler="handler.handler",
-            code=lambda_code(BundleSpec(spec.name, pin(spec.dependencies), repo_root, target)),
+            code=lambda_code(
+                BundleSpec(
+                    spec.name,
+                    pin(spec.dependencies),
+                    repo_root,
+                    target,
+                    must_contain=spec.bundle_must_contain,
+                )
+            ),
             memory_size=spec.memory_mb,
             timeout=cdk.Duration.seconds(spec.timeout_seconds),
             role=self.role,

@@ -2,7 +2,9 @@
 
 Custom metrics are the handlers' (``observability.MetricName``, namespace ``HealthCoachRealtime``,
 dimension ``service`` = ``healthcoach-realtime-<stage>``), published by Powertools as embedded
-metric format log lines.
+metric format log lines. The bus's subscribers report in ``AWS/EventsV2`` with the dimensions
+``EventBus`` and ``Subscriber`` (both ARNs), as the EventBridge User Guide's Custom Event Bus
+observability page documents.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
-from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -22,12 +23,19 @@ from constructs import Construct
 
 from healthcoach_realtime.observability import NAMESPACE, MetricName, service_name
 
-__all__ = ["DELIVERY_FAILURES_THRESHOLD", "Monitoring", "custom_metric"]
+__all__ = [
+    "DELIVERY_FAILURES_THRESHOLD",
+    "SUBSCRIBER_NAMESPACE",
+    "Monitoring",
+    "custom_metric",
+    "subscriber_metric",
+]
 
 # Per 5 minutes. Single failures are retried by SQS redelivery; what keeps failing reaches the
 # DLQ, which alarms on its first message. This one catches a sustained delivery problem early.
 DELIVERY_FAILURES_THRESHOLD = 10
 _FIVE_MINUTES = cdk.Duration.minutes(5)
+SUBSCRIBER_NAMESPACE = "AWS/EventsV2"
 
 
 def custom_metric(
@@ -39,6 +47,20 @@ def custom_metric(
         metric_name=name,
         dimensions_map={"service": service_name(stage)},
         statistic=statistic,
+        period=_FIVE_MINUTES,
+        label=label,
+    )
+
+
+def subscriber_metric(
+    name: str, *, bus_arn: str, subscriber_arn: str, label: str | None = None
+) -> cloudwatch.Metric:
+    """A metric EventBridge publishes for one subscriber of the bus (summed per 5 minutes)."""
+    return cloudwatch.Metric(
+        namespace=SUBSCRIBER_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"EventBus": bus_arn, "Subscriber": subscriber_arn},
+        statistic="Sum",
         period=_FIVE_MINUTES,
         label=label,
     )
@@ -56,11 +78,13 @@ class Monitoring(Construct):
         functions: Mapping[str, lambda_.IFunction],
         dead_letter_queues: Mapping[str, sqs.IQueue],
         dispatch_queue: sqs.IQueue,
-        rules: Mapping[str, events.IRule],
-        bus: events.IEventBus,
+        rejected_queue: sqs.IQueue,
+        bus_arn: str,
+        subscribers: Mapping[str, str],
         api: apigwv2.IWebSocketApi,
         alarm_email: str = "",
     ) -> None:
+        """``subscribers``: each subscriber of the bus by name -> its ARN."""
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
             self, "AlarmTopic", display_name=f"healthcoach-realtime {stage} alarms", enforce_ssl=True
@@ -77,6 +101,23 @@ class Monitoring(Construct):
                 ),
                 threshold=1,
                 description=f"Undelivered events are waiting in {name}: inspect, fix, redrive",
+            )
+        self._alarm(
+            "RejectedEventsDepth",
+            rejected_queue.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=1,
+            description="healthcoach.* events of an unknown type or source reached the bus: they reach no "
+            "browser; inspect the rejected queue (which producer, which schema), then purge it",
+        )
+        for name, subscriber_arn in subscribers.items():
+            self._alarm(
+                f"{_construct_name(name)}EventsDropped",
+                subscriber_metric("EventsDropped", bus_arn=bus_arn, subscriber_arn=subscriber_arn),
+                threshold=1,
+                description=f"The subscriber {name} dropped events: not delivered and not recorded in its "
+                "on-failure queue either (redrive them from the bus's retention)",
             )
         for name, function in functions.items():
             self._alarm(
@@ -103,10 +144,9 @@ class Monitoring(Construct):
             threshold=1,
             description="$connect or $disconnect answered 500 (configuration or AWS trouble, not the client)",
         )
-        # EventBridge's failed puts on the dispatch queue end in the rules' DLQ, alarmed above.
-        self.dashboard = self._dashboard(
-            stage, functions, dispatch_queue, dead_letter_queues, rules, bus, api
-        )
+        # What a subscriber cannot deliver after its retries lands in its on-failure queue, alarmed above.
+        queues = {"queued": dispatch_queue, "rejected": rejected_queue, **dead_letter_queues}
+        self.dashboard = self._dashboard(stage, functions, queues, bus_arn, subscribers, api)
 
     def _alarm(self, name: str, metric: cloudwatch.IMetric, *, threshold: float, description: str) -> None:
         alarm = cloudwatch.Alarm(
@@ -126,10 +166,9 @@ class Monitoring(Construct):
         self,
         stage: str,
         functions: Mapping[str, lambda_.IFunction],
-        dispatch_queue: sqs.IQueue,
-        dead_letter_queues: Mapping[str, sqs.IQueue],
-        rules: Mapping[str, events.IRule],
-        bus: events.IEventBus,
+        queues: Mapping[str, sqs.IQueue],
+        bus_arn: str,
+        subscribers: Mapping[str, str],
         api: apigwv2.IWebSocketApi,
     ) -> cloudwatch.Dashboard:
         def ours(name: str, *, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
@@ -144,21 +183,11 @@ class Monitoring(Construct):
                 period=_FIVE_MINUTES,
             )
 
-        def rule_metric(name: str) -> cloudwatch.IMetric:
-            """``name`` summed over the dispatch rules (one per message group)."""
-            per_rule = {
-                f"r{n}": cloudwatch.Metric(
-                    namespace="AWS/Events",
-                    metric_name=name,
-                    dimensions_map={"EventBusName": bus.event_bus_name, "RuleName": rule.rule_name},
-                    statistic="Sum",
-                    period=_FIVE_MINUTES,
-                )
-                for n, rule in enumerate(rules.values())
-            }
-            return cloudwatch.MathExpression(
-                expression=" + ".join(per_rule), using_metrics=per_rule, label=name, period=_FIVE_MINUTES
-            )
+        def of_subscribers(name: str) -> list[cloudwatch.IMetric]:
+            return [
+                subscriber_metric(name, bus_arn=bus_arn, subscriber_arn=arn, label=f"{name} ({sub})")
+                for sub, arn in subscribers.items()
+            ]
 
         def graph(
             title: str, left: list[cloudwatch.IMetric], right: list[cloudwatch.IMetric] | None = None
@@ -179,18 +208,20 @@ class Monitoring(Construct):
             graph(
                 "Events",
                 [
-                    rule_metric("MatchedEvents"),
+                    *of_subscribers("FilterMatched"),
                     ours(MetricName.EVENTS_DISPATCHED, label="dispatched"),
                     ours(MetricName.INVALID_EVENTS, label="invalid (dead-lettered)"),
                 ],
-                [
-                    dispatch_queue.metric_approximate_number_of_messages_visible(label="queued"),
-                    *(
-                        q.metric_approximate_number_of_messages_visible(label=n)
-                        for n, q in dead_letter_queues.items()
-                    ),
-                ],
+                [q.metric_approximate_number_of_messages_visible(label=n) for n, q in queues.items()],
             ),
+        )
+        dashboard.add_widgets(
+            graph(
+                "Subscriber deliveries",
+                [*of_subscribers("EventsDelivered"), *of_subscribers("EventDeliveryAttempts")],
+                [*of_subscribers("OnFailureDestinationDelivered"), *of_subscribers("EventsDropped")],
+            ),
+            graph("Oldest queued event (s)", [queues["queued"].metric_approximate_age_of_oldest_message()]),
         )
         dashboard.add_widgets(
             graph(
@@ -218,6 +249,10 @@ class Monitoring(Construct):
                 [f.metric_errors(label=f"{n} errors") for n, f in functions.items()],
                 [f.metric_throttles(label=f"{n} throttles") for n, f in functions.items()],
             ),
-            graph("Oldest queued event (s)", [dispatch_queue.metric_approximate_age_of_oldest_message()]),
         )
         return dashboard
+
+
+def _construct_name(name: str) -> str:
+    """``healthcoach-realtime-dispatch`` -> ``HealthcoachRealtimeDispatch`` (an alarm's construct id)."""
+    return "".join(part.capitalize() for part in name.split("-"))

@@ -104,10 +104,21 @@ def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
         "on-failure destination and its own dead letters); a DLQ behind it would only move the same "
         "messages, and its depth alarm already reports them.",
     )
+    pipeline = stack.pipeline
+    for queue, what in (
+        (pipeline.delivery_dead_letter_queue, "the dispatch subscriber's on-failure destination"),
+        (pipeline.rejected_dead_letter_queue, "the rejected subscriber's on-failure destination"),
+    ):
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            f"This queue is itself {what} (what EventBridge could not deliver after its retries, ids "
+            "only); a DLQ behind it would only move the same records, and its depth alarm reports them.",
+        )
     acknowledge(
-        stack.pipeline.rule_dead_letter_queue,
+        pipeline.rejected_queue,
         "AwsSolutions-SQS3",
-        "This queue is itself the dispatch rules' dead-letter queue (what EventBridge could not put on "
-        "the dispatch queue); a DLQ behind it would only move the same messages, and its depth alarm "
-        "already reports them.",
+        "Nothing consumes this queue: it keeps the healthcoach.* events that match no schema for a person "
+        "to inspect, and its depth alarm reports them. Messages are never received by code, so they can "
+        "never fail processing; what EventBridge cannot deliver to it goes to its on-failure queue.",
     )

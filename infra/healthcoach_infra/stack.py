@@ -41,7 +41,9 @@ class HealthCoachRealtimeStack(cdk.Stack):
         self.connections = ConnectionsTable(self, "Connections")
         table = self.connections.table
         self.history = HistoryTable(self, "History")
-        self.pipeline = EventPipeline(self, "Events", stage=config.stage)
+        self.pipeline = EventPipeline(
+            self, "Events", stage=config.stage, retention_days=config.bus_retention_days
+        )
 
         def function(name: str, construct_id: str, environment: dict[str, str]) -> RealtimeFunction:
             return RealtimeFunction(
@@ -88,7 +90,8 @@ class HealthCoachRealtimeStack(cdk.Stack):
             "stream_bridge",
             "StreamBridge",
             {
-                "EVENT_BUS_NAME": self.pipeline.bus.event_bus_name,
+                "EVENT_BUS_ARN": self.pipeline.bus_arn,
+                "EVENT_BUS_NAME": self.pipeline.bus_name,
                 "DEAD_LETTER_QUEUE_URL": self.pipeline.stream_bridge_failures.queue_url,
             },
         )
@@ -143,8 +146,9 @@ class HealthCoachRealtimeStack(cdk.Stack):
             functions=functions,
             dead_letter_queues=self.pipeline.dead_letter_queues,
             dispatch_queue=self.pipeline.queue,
-            rules=self.pipeline.rules,
-            bus=self.pipeline.bus,
+            rejected_queue=self.pipeline.rejected_queue,
+            bus_arn=self.pipeline.bus_arn,
+            subscribers={name: s.attr_subscriber_arn for name, s in self.pipeline.subscribers.items()},
             api=self.websocket.api,
             alarm_email=config.alarm_email,
         )
@@ -160,9 +164,21 @@ class HealthCoachRealtimeStack(cdk.Stack):
         )
         cdk.CfnOutput(
             self,
+            "EventBusArn",
+            value=self.pipeline.bus_arn,
+            description="EVENT_BUS_ARN for producers (emit() and eventbridgev2 PutEvents)",
+        )
+        cdk.CfnOutput(
+            self,
             "EventBusName",
-            value=self.pipeline.bus.event_bus_name,
-            description="EVENT_BUS_NAME for emit()",
+            value=self.pipeline.bus_name,
+            description="EVENT_BUS_NAME: emit() finds the bus by this name when EVENT_BUS_ARN is unset",
+        )
+        cdk.CfnOutput(
+            self,
+            "ProducerPolicyArn",
+            value=self.pipeline.producer_policy.managed_policy_arn,
+            description="Attach to a producer's role: events:PutEvents on this bus",
         )
         cdk.CfnOutput(self, "ConnectionsTableName", value=table.table_name, description="CONNECTIONS_TABLE")
         acknowledge_findings(self)
@@ -197,4 +213,4 @@ class HealthCoachRealtimeStack(cdk.Stack):
             allow(self.default, ["dynamodb:Query"], [self.history.by_seq_index_arn])
             self.websocket.grant_post_to_connection(self.default.function)
         allow(self.stream_bridge, ["sqs:SendMessage"], [pipeline.stream_bridge_failures.queue_arn])
-        pipeline.bus.grant_put_events_to(self.stream_bridge.function)
+        pipeline.grant_put_events(self.stream_bridge.function)

@@ -2,7 +2,8 @@
 
 The arm64 bundles cannot run here, so their contents are checked; the same bundling built for
 this machine (x86_64, this Python) is imported and run in ``python -I -S`` with only the bundle
-and a stand-in for the runtime's boto3 on ``sys.path``.
+and a stand-in for the runtime's boto3 on ``sys.path`` (for the publishing bundle, a boto3 older
+than eventbridgev2, as a Lambda runtime's may be).
 """
 
 from __future__ import annotations
@@ -18,19 +19,24 @@ import pytest
 from healthcoach_infra.bundling import (
     PACKAGE,
     BundleSpec,
+    BundlingError,
     build_bundle,
     bytecode_compiler,
     host_target,
     install_dependencies,
     pin,
 )
-from healthcoach_infra.functions import FUNCTIONS
+from healthcoach_infra.functions import EVENTBRIDGEV2_MODEL, FUNCTIONS, PUBLISHER_SDK
 from healthcoach_realtime.dev_identity import DevIssuer
 from tests.infra.conftest import REPO_ROOT, Synthesized
 
 DEPLOYED = ["connect", "disconnect", "default", "dispatcher", "stream_bridge"]
 WITH_HANDLER = [n for n in FUNCTIONS if (REPO_ROOT / "functions" / n / "handler.py").is_file()]
 ELF_MACHINE_AARCH64 = 183
+PUBLISHER = "stream_bridge"
+# The first boto3/botocore with the eventbridgev2 client, and one just before it (a runtime's).
+SDK_MINIMUM = (1, 43, 102)
+RUNTIME_SDK_WITHOUT_EVENTBRIDGEV2 = ("boto3==1.43.101", "botocore==1.43.101")
 
 
 def _asset(synthesized: Synthesized, name: str) -> Path:
@@ -65,15 +71,31 @@ def test_the_package_carries_the_schemas(synthesized: Synthesized, name: str) ->
 
 
 @pytest.mark.parametrize("name", DEPLOYED)
-def test_no_sdk_and_no_local_stack_in_the_bundle(synthesized: Synthesized, name: str) -> None:
-    """boto3/botocore come from the runtime; the local stack and dev token issuer stay home."""
+def test_no_local_stack_in_the_bundle(synthesized: Synthesized, name: str) -> None:
+    """The local stack and the dev token issuer stay home."""
     bundle = _asset(synthesized, name)
-    present = [
-        p
-        for p in ("boto3", "botocore", f"{PACKAGE}/local", f"{PACKAGE}/dev_identity.py")
-        if (bundle / p).exists()
-    ]
+    present = [p for p in (f"{PACKAGE}/local", f"{PACKAGE}/dev_identity.py") if (bundle / p).exists()]
     assert present == []
+
+
+@pytest.mark.parametrize("name", [n for n in DEPLOYED if n != PUBLISHER])
+def test_functions_that_do_not_publish_use_the_runtime_sdk(synthesized: Synthesized, name: str) -> None:
+    """boto3/botocore come from the runtime where no eventbridgev2 call is made (30 MB saved each)."""
+    bundle = _asset(synthesized, name)
+    assert [p for p in ("boto3", "botocore") if (bundle / p).exists()] == []
+
+
+def test_the_stream_bridge_ships_an_sdk_with_the_eventbridgev2_model(synthesized: Synthesized) -> None:
+    """The publishing bundle carries boto3/botocore >= 1.43.102 and botocore's eventbridgev2 model."""
+    bundle = _asset(synthesized, PUBLISHER)
+    (model,) = (bundle / EVENTBRIDGEV2_MODEL).glob("*/service-2.json*")
+    assert model.stat().st_size > 0
+    for distribution in PUBLISHER_SDK:
+        (info,) = bundle.glob(f"{distribution}-*.dist-info")
+        version = tuple(
+            int(part) for part in info.name.split("-")[1].removesuffix(".dist-info").split(".")[:3]
+        )
+        assert version >= SDK_MINIMUM, distribution
 
 
 def test_connect_carries_arm64_cryptography(synthesized: Synthesized) -> None:
@@ -195,3 +217,53 @@ def test_the_connect_bundle_refuses_a_token_of_another_key(
     forger = DevIssuer(issuer.issuer, kid=issuer.kid)
     outcome = _verify(host_bundles, runtime_sdk, issuer, forger.mint("user-123"))
     assert outcome["refused"] == "invalid signature"
+
+
+@pytest.fixture(scope="session")
+def old_runtime_sdk() -> Path:
+    """A runtime whose own boto3 predates eventbridgev2 (installed once, cached)."""
+    spec = BundleSpec("runtime-sdk-old", RUNTIME_SDK_WITHOUT_EVENTBRIDGEV2, REPO_ROOT, target=host_target())
+    return install_dependencies(spec)
+
+
+CLIENT = """
+import json
+import botocore.session
+outcome = {"botocore": botocore.__file__, "version": botocore.__version__}
+try:
+    botocore.session.get_session().create_client("eventbridgev2", region_name="eu-west-1")
+    outcome["eventbridgev2"] = True
+except Exception as exc:
+    outcome["eventbridgev2"] = type(exc).__name__
+print(json.dumps(outcome))
+"""
+
+
+def test_the_bundled_sdk_wins_over_an_older_runtime_one(
+    host_bundles: dict[str, Path], old_runtime_sdk: Path
+) -> None:
+    """With the bundle first on sys.path (as /var/task is on Lambda) and the runtime's older boto3
+    after it, botocore is imported from the bundle and an eventbridgev2 client can be built."""
+    outcome = _run_isolated([host_bundles[PUBLISHER], old_runtime_sdk], CLIENT)
+    assert Path(outcome["botocore"]).is_relative_to(host_bundles[PUBLISHER])
+    assert outcome["eventbridgev2"] is True
+
+
+def test_the_older_runtime_sdk_alone_has_no_eventbridgev2(old_runtime_sdk: Path) -> None:
+    """Control: without the bundle's SDK, the runtime's botocore cannot build the client."""
+    outcome = _run_isolated([old_runtime_sdk], CLIENT)
+    assert outcome["version"] == "1.43.101"
+    assert outcome["eventbridgev2"] == "UnknownServiceError"
+
+
+def test_a_bundle_missing_a_required_path_fails_the_build(tmp_path: Path) -> None:
+    """``must_contain`` is checked: a bundle without botocore's eventbridgev2 model is refused."""
+    spec = BundleSpec(
+        "disconnect",
+        pin(FUNCTIONS["disconnect"].dependencies),
+        REPO_ROOT,
+        target=host_target(),
+        must_contain=(EVENTBRIDGEV2_MODEL,),
+    )
+    with pytest.raises(BundlingError, match="lacks botocore/data/eventbridgev2"):
+        build_bundle(spec, tmp_path / "bundle")

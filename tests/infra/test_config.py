@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from healthcoach_infra.config import DeployConfig, DeployConfigError
+from healthcoach_realtime.resources import BUS_RETENTION_DAYS
 from tests.infra.conftest import REPO_ROOT
 
 GOOD = {"stage": "prod", "userPoolId": "us-east-1_AbC123xyz", "userPoolClientId": "abc123"}
@@ -96,3 +97,27 @@ def test_the_entry_point_exits_with_the_message_and_no_traceback() -> None:
     assert result.returncode == 2
     assert "missing Cognito user pool id" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_bus_keeps_events_seven_days_unless_configured() -> None:
+    """Without busRetentionDays the bus keeps events BUS_RETENTION_DAYS; context or env change it."""
+    assert DeployConfig.from_sources(GOOD, {}).bus_retention_days == BUS_RETENTION_DAYS == 7
+    assert DeployConfig.from_sources({**GOOD, "busRetentionDays": 30}, {}).bus_retention_days == 30
+    assert DeployConfig.from_sources(GOOD, {"BUS_RETENTION_DAYS": "365"}).bus_retention_days == 365
+
+
+@pytest.mark.parametrize("days", [0, 366, "7.5", "seven", -1, True])
+def test_a_retention_outside_one_to_365_days_is_refused(days: object) -> None:
+    """The Custom Event Bus keeps events 1-365 whole days; anything else stops the synth."""
+    with pytest.raises(DeployConfigError, match="days the event bus keeps events") as caught:
+        DeployConfig.from_sources({**GOOD, "busRetentionDays": days}, {})
+    assert "busRetentionDays" in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    """A bad retention and a missing pool id are named in the same error."""
+    with pytest.raises(DeployConfigError) as caught:
+        DeployConfig.from_sources({"stage": "prod", "userPoolClientId": "abc", "busRetentionDays": 0}, {})
+    message = str(caught.value)
+    assert "missing Cognito user pool id" in message
+    assert "days the event bus keeps events" in message

@@ -26,7 +26,7 @@ def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
         "stream_bridge": synthesized.stack.stream_bridge,
     }[name]
     assert construct is not None
-    return synthesized.resources[synthesized.logical_id(construct.function)]["Properties"]
+    return dict(synthesized.resources[synthesized.logical_id(construct.function)]["Properties"])
 
 
 def _env(synthesized: Synthesized, name: str) -> dict[str, Any]:
@@ -134,11 +134,19 @@ def test_the_dispatcher_knows_table_management_endpoint_and_dlq(synthesized: Syn
 
 
 def test_the_stream_bridge_knows_the_bus_and_its_failure_queue(synthesized: Synthesized) -> None:
-    """stream_bridge: EVENT_BUS_NAME and DEAD_LETTER_QUEUE_URL (its own failure queue)."""
+    """stream_bridge: EVENT_BUS_ARN (what PutEvents takes: no lookup), EVENT_BUS_NAME and
+    DEAD_LETTER_QUEUE_URL (its own failure queue)."""
     env = _env(synthesized, "stream_bridge")
     pipeline = synthesized.stack.pipeline
-    assert _app_env(synthesized, "stream_bridge") == {"EVENT_BUS_NAME", "DEAD_LETTER_QUEUE_URL"}
-    assert env["EVENT_BUS_NAME"] == {"Ref": synthesized.logical_id(pipeline.bus)}
+    assert _app_env(synthesized, "stream_bridge") == {
+        "EVENT_BUS_ARN",
+        "EVENT_BUS_NAME",
+        "DEAD_LETTER_QUEUE_URL",
+    }
+    assert env["EVENT_BUS_ARN"] == {
+        "Fn::GetAtt": [synthesized.stack.get_logical_id(pipeline.bus), "EventBusArn"]
+    }
+    assert env["EVENT_BUS_NAME"] == f"healthcoach-realtime-{STAGE}"
     assert env["DEAD_LETTER_QUEUE_URL"] == {"Ref": synthesized.logical_id(pipeline.stream_bridge_failures)}
 
 

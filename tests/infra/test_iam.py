@@ -117,11 +117,13 @@ def test_the_dispatcher_queries_the_index_and_posts_on_this_stage_only(synthesiz
 
 
 def test_the_stream_bridge_puts_events_only_on_the_bus(synthesized: Synthesized) -> None:
-    """stream_bridge: PutEvents on the bus, its failure queue, and reading the configured streams."""
+    """stream_bridge: events:PutEvents on the Custom Event Bus's ARN, its failure queue, and reading
+    the configured streams."""
     stack = synthesized.stack
+    bus = stack.get_logical_id(stack.pipeline.bus)
     failures = _arn(synthesized, stack.pipeline.stream_bridge_failures)
     expected = {
-        ("events:PutEvents", _arn(synthesized, stack.pipeline.bus)),
+        ("events:PutEvents", json.dumps({"Fn::GetAtt": [bus, "EventBusArn"]}, sort_keys=True)),
         ("sqs:SendMessage", failures),
         ("sqs:GetQueueAttributes", failures),
         ("sqs:GetQueueUrl", failures),
@@ -148,7 +150,8 @@ def test_only_the_stream_bridge_does_not_manage_connections(synthesized: Synthes
 
 
 def test_only_the_stream_bridge_puts_events(synthesized: Synthesized) -> None:
-    """No other policy in the stack grants events:PutEvents."""
+    """No other role's policy grants events:PutEvents (producers outside the stack attach the
+    producer managed policy)."""
     holders = [
         policy["Properties"]["Roles"]
         for policy in synthesized.of_type("AWS::IAM::Policy").values()

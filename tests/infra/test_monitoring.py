@@ -14,19 +14,69 @@ def _alarms(synthesized: Synthesized) -> list[dict[str, Any]]:
     return [a["Properties"] for a in synthesized.of_type("AWS::CloudWatch::Alarm").values()]
 
 
-def test_each_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthesized) -> None:
-    """Dispatch DLQ, the rules' DLQ and stream-bridge failure queue: alarm at one visible message."""
-    pipeline = synthesized.stack.pipeline
-    watched = {
+def _queue_alarms(synthesized: Synthesized) -> set[str]:
+    """Logical ids of the queues alarmed at one visible message."""
+    return {
         a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for a in _alarms(synthesized)
         if a["MetricName"] == "ApproximateNumberOfMessagesVisible" and a["Threshold"] == 1
     }
-    assert watched == {
-        synthesized.logical_id(pipeline.dead_letter_queue),
-        synthesized.logical_id(pipeline.rule_dead_letter_queue),
-        synthesized.logical_id(pipeline.stream_bridge_failures),
+
+
+def test_each_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthesized) -> None:
+    """Dispatch DLQ, delivery DLQ (the FIFO subscriber's on-failure), rejected DLQ and stream-bridge
+    failure queue: each alarms at one visible message."""
+    pipeline = synthesized.stack.pipeline
+    dead_letters = {
+        synthesized.logical_id(q)
+        for q in (
+            pipeline.dead_letter_queue,
+            pipeline.delivery_dead_letter_queue,
+            pipeline.rejected_dead_letter_queue,
+            pipeline.stream_bridge_failures,
+        )
     }
+    assert dead_letters == {synthesized.logical_id(q) for q in pipeline.dead_letter_queues.values()}
+    assert dead_letters <= _queue_alarms(synthesized)
+
+
+def test_an_event_that_matches_no_schema_alarms(synthesized: Synthesized) -> None:
+    """The rejected queue (unknown type or source) alarms at one message; the dispatch queue does not
+    (its depth is normal traffic): exactly the DLQs and the rejected queue are alarmed so."""
+    pipeline = synthesized.stack.pipeline
+    expected = {
+        synthesized.logical_id(q) for q in (*pipeline.dead_letter_queues.values(), pipeline.rejected_queue)
+    }
+    assert _queue_alarms(synthesized) == expected
+
+
+def test_each_subscriber_alarms_on_dropped_events(synthesized: Synthesized) -> None:
+    """EventsDropped (AWS/EventsV2, dimensions EventBus and Subscriber, both ARNs) per subscriber."""
+    stack = synthesized.stack
+    bus = {"Fn::GetAtt": [stack.get_logical_id(stack.pipeline.bus), "EventBusArn"]}
+    dropped = [a for a in _alarms(synthesized) if a["MetricName"] == "EventsDropped"]
+    assert {json.dumps(a["Dimensions"], sort_keys=True) for a in dropped} == {
+        json.dumps(
+            [
+                {"Name": "EventBus", "Value": bus},
+                {"Name": "Subscriber", "Value": {"Fn::GetAtt": [stack.get_logical_id(s), "SubscriberArn"]}},
+            ],
+            sort_keys=True,
+        )
+        for s in stack.pipeline.subscribers.values()
+    }
+    assert all(
+        (a["Namespace"], a["Threshold"], a["Statistic"]) == ("AWS/EventsV2", 1, "Sum") for a in dropped
+    )
+
+
+def test_no_classic_eventbridge_metric_is_watched(synthesized: Synthesized) -> None:
+    """No alarm or dashboard widget reads AWS/Events (the rules' metrics): there are no rules."""
+    assert all(a["Namespace"] != "AWS/Events" for a in _alarms(synthesized))
+    (dashboard,) = synthesized.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert '\\"AWS/Events\\"' not in body
+    assert "AWS/EventsV2" in body
 
 
 def test_every_function_alarms_on_errors_and_throttles(synthesized: Synthesized) -> None:
@@ -65,7 +115,7 @@ def test_the_dashboard_shows_connections_events_messages_latency(synthesized: Sy
     (dashboard,) = synthesized.of_type("AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardName"] == f"healthcoach-realtime-{STAGE}"
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for title in ("Connections", "Events", "Messages", "Latency"):
+    for title in ("Connections", "Events", "Subscriber deliveries", "Messages", "Latency"):
         assert f'\\"title\\":\\"{title}' in body
     for metric in (MetricName.CONNECTIONS_OPENED, MetricName.MESSAGES_SENT, MetricName.DELIVERY_LATENCY):
         assert metric in body
@@ -77,7 +127,7 @@ def test_outputs_give_the_urls_and_the_bus(synthesized: Synthesized) -> None:
     assert json.dumps(outputs["WebSocketUrl"]["Value"]).startswith('{"Fn::Join": ["", ["wss://"')
     assert outputs["WebSocketUrl"]["Value"]["Fn::Join"][1][-1] == f"/{STAGE}"
     assert outputs["ManagementEndpoint"]["Value"]["Fn::Join"][1][0] == "https://"
-    assert outputs["EventBusName"]["Value"] == {"Ref": synthesized.logical_id(synthesized.stack.pipeline.bus)}
+    assert outputs["EventBusName"]["Value"] == f"healthcoach-realtime-{STAGE}"
 
 
 def test_route_handler_failures_alarm(synthesized: Synthesized) -> None:

@@ -36,3 +36,18 @@ def test_schema_content_is_the_file(synthesized: Synthesized) -> None:
     for path in schema_dir().glob("*.json"):
         registered = json.loads(schemas[schema_name(path.stem)]["Content"])
         assert registered == json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_each_schema_describes_the_whole_detail(synthesized: Synthesized) -> None:
+    """A producer's code binding is the bus entry's ``Detail``: userId and data (required) and eventId."""
+    for schema in synthesized.of_type("AWS::EventSchemas::Schema").values():
+        content = json.loads(schema["Properties"]["Content"])
+        name = schema["Properties"]["SchemaName"]
+        assert (content["type"], set(content["properties"])) == ("object", {"userId", "data", "eventId"}), (
+            name
+        )
+        assert set(content["required"]) == {"userId", "data"}, name
+        assert (content["properties"]["userId"]["type"], content["properties"]["data"]["type"]) == (
+            "string",
+            "object",
+        ), name
