@@ -43,8 +43,9 @@ def operation_model(name: str) -> OperationModel:
     return model.operation_model(name)
 
 
+@functools.cache
 def shape(name: str) -> Shape:
-    """A shape of the model by name."""
+    """A shape of the model by name (one object per name, so its resolved members are kept)."""
     return service_model().shape_for(name)
 
 

@@ -1,0 +1,165 @@
+"""The EventsV2 API of the embedded emulator, driven by boto3's real ``eventbridgev2`` client."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from tests.support.network import free_port
+
+from healthcoach_realtime.local.emulator import Emulator
+from healthcoach_realtime.local.eventsv2 import EventsV2Options
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/eventsv2-delivery"
+GROUP_OR_USER = (
+    "{% $exists($events.SystemMetadata.EventGroupId) ? $events.SystemMetadata.EventGroupId "
+    ": $events.Data.detail.userId %}"
+)
+EVENT_ID = '{% $events.SystemMetadata."aws:EventId" %}'
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    """A real emulator (moto + EventsV2) on a free loopback port."""
+    started = Emulator(free_port(), eventsv2=EventsV2Options(retry_base_seconds=0.01, retry_max_seconds=0.05))
+    started.start()
+    yield started
+    started.stop()
+
+
+def _client(emulator: Emulator, service: str, **config: Any) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=emulator.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(**config),
+    )
+
+
+@pytest.fixture(scope="module")
+def events(emulator: Emulator) -> Any:
+    """boto3's ``eventbridgev2`` client on the emulator."""
+    return _client(emulator, "eventbridgev2")
+
+
+@pytest.fixture(scope="module")
+def sqs(emulator: Emulator) -> Any:
+    """boto3's SQS client on the emulator (moto)."""
+    return _client(emulator, "sqs")
+
+
+def _fifo_queue(sqs: Any) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:10]}.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_a_bus_and_a_fifo_subscriber_deliver_to_an_sqs_fifo_queue(
+    emulator: Emulator, events: Any, sqs: Any
+) -> None:
+    """Create, find by prefix, list, describe, publish: the queue gets the envelope, grouped and keyed."""
+    name = _unique("healthcoach-realtime")
+    queue_url, queue_arn = _fifo_queue(sqs)
+    bus = events.create_event_bus(Name=name, StorageConfiguration={"RetentionPeriodInDays": 7})
+    sqs_parameters = {"MessageGroupId": GROUP_OR_USER, "MessageDeduplicationId": EVENT_ID}
+    subscriber = events.create_subscriber(
+        Name="dispatch",
+        EventBusArn=bus["EventBusArn"],
+        Type="FIFO",
+        InvokeConfiguration={"RoleArn": ROLE, "TargetArn": queue_arn, "SqsParameters": sqs_parameters},
+    )
+
+    found = events.list_event_buses(NamePrefix=name)["EventBuses"]
+    listed = events.list_subscribers(EventBusArn=bus["EventBusArn"])["Subscribers"]
+    described_bus = events.describe_event_bus(EventBusArn=bus["EventBusArn"])
+    described = events.describe_subscriber(SubscriberArn=subscriber["SubscriberArn"])
+    put = events.put_events(
+        EventBusArn=bus["EventBusArn"],
+        Entries=[
+            {
+                "Source": "healthcoach.food-logs",
+                "DetailType": "foodLogCreated",
+                "Detail": json.dumps({"userId": "alice", "data": {"id": "f1"}}),
+                "SystemMetadata": {"EventGroupId": "alice"},
+            }
+        ],
+    )
+    assert emulator.eventsv2.wait_idle(10)
+    message = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"])["Messages"][0]
+
+    assert [b["EventBusArn"] for b in found] == [bus["EventBusArn"]]
+    assert [(s["Name"], s["Type"], s["TargetArn"]) for s in listed] == [("dispatch", "FIFO", queue_arn)]
+    assert described_bus["StorageConfiguration"]["RetentionPeriodInDays"] == 7
+    assert described_bus["State"] == "ACTIVE"
+    assert described["InvokeConfiguration"]["SqsParameters"] == sqs_parameters
+    assert put["FailedEntryCount"] == 0
+    event_id = put["Entries"][0]["EventId"]
+    body = json.loads(message["Body"])
+    assert (body["id"], body["source"], body["detail"]["userId"]) == (
+        event_id,
+        "healthcoach.food-logs",
+        "alice",
+    )
+    assert message["Attributes"]["MessageGroupId"] == "alice"
+    assert message["Attributes"]["MessageDeduplicationId"] == event_id
+
+
+def test_service_errors_surface_as_the_clients_modelled_exceptions(events: Any) -> None:
+    """A taken name, an unknown ARN and a bad retry policy raise their boto3 exceptions and statuses."""
+    bus = events.create_event_bus(Name=_unique("taken"))
+    missing = bus["EventBusArn"][:-25] + "z" * 25
+
+    with pytest.raises(events.exceptions.ResourceAlreadyExistsException) as taken:
+        events.create_event_bus(Name=bus["Name"])
+    with pytest.raises(events.exceptions.ResourceNotFoundException):
+        events.describe_event_bus(EventBusArn=missing)
+    with pytest.raises(events.exceptions.InvalidInputException, match="less than or equal to 185"):
+        events.create_subscriber(
+            Name="s",
+            EventBusArn=bus["EventBusArn"],
+            InvokeConfiguration={"RoleArn": ROLE, "TargetArn": "arn:aws:sqs:us-east-1:123456789012:q"},
+            RetryPolicy={"MaxRetryAttempts": 186},
+        )
+    assert taken.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+
+
+def test_a_request_over_one_megabyte_raises_invalid_input(events: Any) -> None:
+    """PutEvents over 1 MB in all is refused whole with InvalidInputException."""
+    bus = events.create_event_bus(Name=_unique("big"))["EventBusArn"]
+    detail = json.dumps({"userId": "alice", "pad": "x" * 300_000})
+    entries = [{"Source": "healthcoach.x", "DetailType": "t", "Detail": detail} for _ in range(4)]
+
+    with pytest.raises(events.exceptions.InvalidInputException, match="1 MB"):
+        events.put_events(EventBusArn=bus, Entries=entries)
+
+
+def test_an_operation_that_is_not_emulated_is_an_error_not_a_silent_success(events: Any) -> None:
+    """ListTagsForResource exists in the model but is not emulated: a ClientError NotImplemented."""
+    bus = events.create_event_bus(Name=_unique("tags"))["EventBusArn"]
+
+    with pytest.raises(ClientError) as refused:
+        events.list_tags_for_resource(ResourceArn=bus)
+
+    assert refused.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_moto_still_answers_everything_else_on_the_same_port(sqs: Any) -> None:
+    """The EventsV2 middleware leaves other services' requests to moto."""
+    url, arn = _fifo_queue(sqs)
+
+    assert arn.endswith(url.rsplit("/", 1)[-1])
