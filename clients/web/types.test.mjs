@@ -28,7 +28,11 @@ async function tsc(config) {
 const declarations = await readFile(OUTPUT, "utf8");
 
 test("the checked-in realtime.d.ts is what the generator makes of schemas/ (else: npm run generate)", async () => {
-  assert.equal(declarations, await generateTypes(), "realtime.d.ts is stale: run `npm run generate` in clients/web");
+  assert.equal(
+    declarations,
+    await generateTypes(),
+    "realtime.d.ts is stale: run `npm run generate` in clients/web",
+  );
 });
 
 test("realtime.js lists exactly the event types of schemas/", async () => {
@@ -38,7 +42,9 @@ test("realtime.js lists exactly the event types of schemas/", async () => {
 });
 
 test("every export of realtime.js is declared in realtime.d.ts, and every declared value exists", () => {
-  const declared = [...declarations.matchAll(/^export declare (?:const|function|class) (\w+)/gm)].map((m) => m[1]);
+  const declared = [...declarations.matchAll(/^export declare (?:const|function|class) (\w+)/gm)].map(
+    (m) => m[1],
+  );
   assert.deepEqual(declared.sort(), Object.keys(realtime).sort());
 });
 
@@ -46,7 +52,9 @@ test("CONTROL_TYPES in realtime.js are the control frames realtime.d.ts declares
   const union = declarations.match(/^export type ControlFrame = ([^;]+);/m);
   assert.ok(union, "realtime.d.ts declares ControlFrame");
   const frameTypes = union[1].split("|").map((name) => {
-    const body = declarations.match(new RegExp(`^export interface ${name.trim()} \\{\\n  type: "(\\w+)";`, "m"));
+    const body = declarations.match(
+      new RegExp(`^export interface ${name.trim()} \\{\\n  type: "(\\w+)";`, "m"),
+    );
     assert.ok(body, `realtime.d.ts declares ${name.trim()} with a literal type`);
     return body[1];
   });
@@ -64,6 +72,12 @@ test("tsc --strict rejects a switch missing an event type, and calories on a del
   assert.notEqual(code, 0);
   const errors = output.split("\n").filter((line) => /error TS\d+/.test(line));
   assert.equal(errors.length, 2, output);
-  assert.match(errors[0], /rejects\.ts\(18,\d+\): error TS2322: .*"healthProfileUpdated".* not assignable to type 'never'/);
-  assert.match(errors[1], /rejects\.ts\(25,\d+\): error TS2339: Property 'calories' does not exist on type 'FoodLogDeletedData'/);
+  assert.match(
+    errors[0],
+    /rejects\.ts\(18,\d+\): error TS2322: .*"healthProfileUpdated".* not assignable to type 'never'/,
+  );
+  assert.match(
+    errors[1],
+    /rejects\.ts\(25,\d+\): error TS2339: Property 'calories' does not exist on type 'FoodLogDeletedData'/,
+  );
 });

@@ -54,8 +54,10 @@ export function describeLimits(schema) {
   if (schema.format) limits.push(schema.format);
   if (schema.pattern) limits.push(`pattern ${schema.pattern}`);
   if (schema.minimum !== undefined || schema.maximum !== undefined) {
-    const low = schema.minimum === undefined ? "" : `${schema.exclusiveMinimum ? ">" : ">="} ${schema.minimum}`;
-    const high = schema.maximum === undefined ? "" : `${schema.exclusiveMaximum ? "<" : "<="} ${schema.maximum}`;
+    const low =
+      schema.minimum === undefined ? "" : `${schema.exclusiveMinimum ? ">" : ">="} ${schema.minimum}`;
+    const high =
+      schema.maximum === undefined ? "" : `${schema.exclusiveMaximum ? "<" : "<="} ${schema.maximum}`;
     limits.push([low, high].filter(Boolean).join(", "));
   }
   if (schema.minLength !== undefined || schema.maxLength !== undefined) {

@@ -72,7 +72,11 @@ export function describe(frame: ControlFrame): string {
 
 /** The client's API is typed too: `on` narrows `data` to the event type given. */
 export function wire(getToken: () => Promise<string>): RealtimeClient {
-  const client = new RealtimeClient({ url: "wss://example.invalid/prod", getToken, WebSocket: globalThis.WebSocket });
+  const client = new RealtimeClient({
+    url: "wss://example.invalid/prod",
+    getToken,
+    WebSocket: globalThis.WebSocket,
+  });
   client.on("healthMetricCreated", (data, frame) => {
     const unit: string | undefined = data.unit;
     const seq: number = frame.seq;

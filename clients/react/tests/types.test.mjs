@@ -1,0 +1,17 @@
+// The hooks' types as an app sees them (dist/*.d.ts): `tsc --strict` on tests/types/page.tsx.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const PACKAGE = fileURLToPath(new URL("../", import.meta.url));
+const TSC = fileURLToPath(new URL("../node_modules/.bin/tsc", import.meta.url));
+
+test("tsc --strict accepts a page whose hooks read typed event data, and rejects what they do not carry", async () => {
+  const { stdout, stderr } = await run(TSC, ["-p", "tests/types/tsconfig.json"], { cwd: PACKAGE }).catch(
+    (error) => error,
+  );
+  assert.equal(`${stdout}${stderr}`, "");
+});
