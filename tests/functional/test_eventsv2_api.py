@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -163,3 +166,59 @@ def test_moto_still_answers_everything_else_on_the_same_port(sqs: Any) -> None:
     url, arn = _fifo_queue(sqs)
 
     assert arn.endswith(url.rsplit("/", 1)[-1])
+
+
+IN_PROCESS = textwrap.dedent(
+    """
+    import json, sys
+    import boto3
+    from healthcoach_realtime.local.emulator import MemoizedDispatcher
+    from healthcoach_realtime.local.eventsv2 import EventsV2Middleware, EventsV2Service
+    from healthcoach_realtime.local.in_process import route_to_app, skip_signing
+
+    endpoint = sys.argv[1]
+    service = EventsV2Service()
+    service.use_endpoint(endpoint)
+    skip_signing("local")
+    route_to_app(EventsV2Middleware(service, MemoizedDispatcher()), endpoint)
+    kwargs = dict(endpoint_url=endpoint, region_name="us-east-1")
+    events, sqs = boto3.client("eventbridgev2", **kwargs), boto3.client("sqs", **kwargs)
+    url = sqs.create_queue(QueueName="q.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    bus = events.create_event_bus(Name="bus")["EventBusArn"]
+    events.create_subscriber(
+        Name="s", EventBusArn=bus, Type="FIFO",
+        InvokeConfiguration={
+            "RoleArn": "arn:aws:iam::123456789012:role/r",
+            "TargetArn": "arn:aws:sqs:us-east-1:123456789012:q.fifo",
+            "SqsParameters": {"MessageGroupId": "g", "MessageDeduplicationId": "{% $events.Data.id %}"},
+        },
+    )
+    found = events.list_event_buses(NamePrefix="bu")["EventBuses"][0]["EventBusArn"] == bus
+    put = events.put_events(EventBusArn=bus, Entries=[{"Source": "s", "DetailType": "t", "Detail": "{}"}])
+    assert service.wait_idle(10)
+    body = json.loads(sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"])
+    try:
+        events.describe_event_bus(EventBusArn=bus[:-1] + ("x" if bus[-1] != "x" else "y"))
+        error = None
+    except events.exceptions.ResourceNotFoundException as exc:
+        error = exc.response["Error"]["Code"]
+    delivered = body["id"] == put["Entries"][0]["EventId"]
+    print(json.dumps({"found": found, "delivered": delivered, "error": error}))
+    service.close()
+    """
+)
+
+
+def test_the_stacks_in_process_routing_reaches_eventsv2_and_its_deliveries() -> None:
+    """Through ``route_to_app`` (no server on the port), EventsV2 answers and delivers to moto's SQS."""
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [sys.executable, "-c", IN_PROCESS, endpoint], capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "found": True,
+        "delivered": True,
+        "error": "ResourceNotFoundException",
+    }
