@@ -31,10 +31,29 @@ EVENT_ID = '{% $events.SystemMetadata."aws:EventId" %}'
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     """A real emulator (moto + EventsV2) on a free loopback port."""
-    started = Emulator(free_port(), eventsv2=EventsV2Options(retry_base_seconds=0.01, retry_max_seconds=0.05))
-    started.start()
-    yield started
-    started.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        _keep_moto_as_found(patch)
+        started = Emulator(
+            free_port(), eventsv2=EventsV2Options(retry_base_seconds=0.01, retry_max_seconds=0.05)
+        )
+        started.start()
+        yield started
+        started.stop()
+
+
+def _keep_moto_as_found(patch: pytest.MonkeyPatch) -> None:
+    """Undo, after the module, the speed-ups ``Emulator.start`` installs in moto's modules, so
+    later tests in this process see moto as they found it."""
+    import jsonpath_ng.ext
+    import moto.core.responses
+    import moto.sqs.models
+    from moto.dynamodb.models.table import Table
+
+    patch.setattr(Table, "all_items", Table.all_items)
+    patch.setattr(jsonpath_ng.ext, "parse", jsonpath_ng.ext.parse)
+    patch.setattr(moto.core.responses, "method_names_from_class", moto.core.responses.method_names_from_class)
+    for name in ("unix_time", "unix_time_millis", "camelcase_to_underscores"):
+        patch.setattr(moto.sqs.models, name, getattr(moto.sqs.models, name))
 
 
 def _client(emulator: Emulator, service: str, **config: Any) -> Any:
