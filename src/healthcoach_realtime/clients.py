@@ -10,20 +10,23 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 import boto3
+import botocore
 from botocore.config import Config
+from botocore.exceptions import UnknownServiceError
 
+from healthcoach_realtime.exceptions import ConfigurationError
 from healthcoach_realtime.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_eventbridgev2 import EventBridgeV2Client
     from mypy_boto3_sqs import SQSClient
 
 __all__ = [
     "MANAGEMENT_CALL_SECONDS",
     "dynamodb_client",
-    "events_client",
+    "eventbridge_client",
     "management_api_client",
     "sqs_client",
 ]
@@ -50,9 +53,18 @@ def dynamodb_client() -> DynamoDBClient:
 
 
 @cache
-def events_client() -> EventBridgeClient:
-    """The EventBridge client ``emit`` writes with."""
-    return boto3.client("events", region_name=get_settings().aws_region, config=_DEFAULT_CONFIG)
+def eventbridge_client() -> EventBridgeV2Client:
+    """The Custom Event Bus (EventsV2) client ``emit`` and the stream bridge publish with.
+
+    Raises ``ConfigurationError`` when the installed botocore predates ``eventbridgev2`` (an old
+    boto3 on the path, e.g. a Lambda runtime's own, instead of the bundled one).
+    """
+    try:
+        return boto3.client("eventbridgev2", region_name=get_settings().aws_region, config=_DEFAULT_CONFIG)
+    except UnknownServiceError:
+        raise ConfigurationError(
+            f"botocore {botocore.__version__} has no eventbridgev2 client: boto3 >= 1.43.102 is required"
+        ) from None
 
 
 @cache

@@ -1,47 +1,64 @@
 """Names and shapes of the AWS resources, shared by the CDK app and the local stack.
 
 One source of truth: the local stack creates exactly what ``infra/`` deploys, so a test that
-passes locally exercises the same table keys, rule pattern and queue settings.
+passes locally exercises the same table keys, subscriber filters, message groups and queue
+settings.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from healthcoach_realtime.catalogue import EVENT_TYPES, SOURCES
 
 __all__ = [
+    "BUS_RETENTION_DAYS",
     "CONNECTIONS_GSI",
     "DATA_TABLES",
+    "DELIVERY_DLQ",
     "DISPATCH_DLQ",
     "DISPATCH_QUEUE",
-    "DISPATCH_SHARDS",
     "HISTORY_BY_SEQ_INDEX",
     "MAX_RECEIVE_COUNT",
+    "REJECTED_DLQ",
+    "REJECTED_QUEUE",
+    "SUBSCRIBERS",
     "DataTable",
-    "DispatchRoute",
-    "dispatch_routes",
-    "dispatch_rule_pattern",
-    "dispatch_shard_of",
+    "SubscriberSpec",
+    "dispatch_filter",
+    "rejected_filter",
     "staged_queue_name",
 ]
 
 CONNECTIONS_GSI = "GSI1"
 # The history table's local index: a user's kept events in seq order (history.keys).
 HISTORY_BY_SEQ_INDEX = "bySeq"
-# FIFO: a user's events keep their order through the queue (see ``dispatch_routes``).
+# FIFO, one message group per user: a user's events keep the bus's order through the queue.
 DISPATCH_QUEUE = "healthcoach-realtime-dispatch.fifo"
 DISPATCH_DLQ = "healthcoach-realtime-dispatch-dlq.fifo"
-DISPATCH_RULE = "healthcoach-realtime-dispatch"
-# Message groups of the dispatch queue that users are spread over (by a hash of their id):
-# one group's batches are dispatched one at a time, in order; groups run concurrently.
-DISPATCH_SHARDS = 16
+# What the FIFO subscriber could not deliver to the dispatch queue after its retries (ids only:
+# EventBridge's failure records carry no payload; redrive from the bus's retention).
+DELIVERY_DLQ = "healthcoach-realtime-delivery-dlq.fifo"
+# healthcoach.* events that match no schema (unknown type, wrong source): kept, counted, alarmed.
+REJECTED_QUEUE = "healthcoach-realtime-rejected"
+REJECTED_DLQ = "healthcoach-realtime-rejected-dlq"
 # Deliveries tried this many times before SQS moves the message to the DLQ.
 MAX_RECEIVE_COUNT = 3
 # Must exceed the dispatcher's timeout (SQS event source requirement: >= 6x is AWS's advice).
 DISPATCH_VISIBILITY_TIMEOUT_SECONDS = 180
+# How long the bus keeps events (1-365 days): long enough to redrive after a weekend's outage.
+BUS_RETENTION_DAYS = 7
+# The dispatch queue's message group: the event's group (the user, set by every producer of
+# this package), else ``detail.userId``, so an entry published without a group is still delivered.
+DISPATCH_MESSAGE_GROUP_ID = (
+    "{% $exists($events.SystemMetadata.EventGroupId) ? $events.SystemMetadata.EventGroupId"
+    " : $events.Data.detail.userId %}"
+)
+# The bus's own id for the event: a repeated delivery of one event is dropped by SQS (5 min).
+EVENT_ID_EXPRESSION = '{% $events.SystemMetadata."aws:EventId" %}'
 
 
 @dataclass(frozen=True)
@@ -66,39 +83,78 @@ DATA_TABLES: tuple[DataTable, ...] = (
 )
 
 
-def dispatch_rule_pattern() -> dict[str, Any]:
-    """Every event of the catalogue (generated from it): what the dispatch rules match together."""
+def dispatch_filter() -> dict[str, Any]:
+    """Every event of the catalogue (generated from ``schemas/``): what the dispatcher is fed."""
     return {
         "source": sorted(SOURCES.values()),
         "detail-type": sorted(EVENT_TYPES),
     }
 
 
-def dispatch_shard_of(user_id: str) -> int:
-    """The user's shard (``detail.shard``, set by ``emit``): stable, evenly spread."""
-    return int.from_bytes(hashlib.sha256(user_id.encode()).digest()[:4], "big") % DISPATCH_SHARDS
+def rejected_filter() -> dict[str, Any]:
+    """``healthcoach.*`` events that ``dispatch_filter`` does not take: an unknown type or source."""
+    return {
+        "source": [{"prefix": "healthcoach."}],
+        "$or": [
+            {"source": [{"anything-but": sorted(SOURCES.values())}]},
+            {"detail-type": [{"anything-but": sorted(EVENT_TYPES)}]},
+        ],
+    }
 
 
 @dataclass(frozen=True)
-class DispatchRoute:
-    """One EventBridge rule to the dispatch queue, with the message group its events go to.
+class SubscriberSpec:
+    """One EventsV2 subscriber from the bus to an SQS queue, as deployed and as run locally.
 
-    EventBridge gives a FIFO target one fixed group per rule, so each shard has its own rule;
-    a last rule catches events put on the bus without a valid shard (not through ``emit``).
+    ``message_group_id`` and ``deduplication_id`` are the ``SqsParameters`` (JSONata ``{% %}``
+    expressions, or None for a standard queue). ``on_failure_queue`` takes what is still
+    undelivered after ``max_retry_attempts`` or ``max_event_age_seconds``.
     """
 
-    name: str  # the rule name's suffix and the message group id
-    pattern: dict[str, Any]
+    name: str
+    type: Literal["FIFO", "UNORDERED"]
+    filter_pattern: dict[str, Any]
+    target_queue: str
+    on_failure_queue: str
+    message_group_id: str | None = None
+    deduplication_id: str | None = None
+    max_retry_attempts: int = 5
+    max_event_age_seconds: int = 300
+    description: str = ""
+
+    @property
+    def filter_json(self) -> str:
+        """The DATA-scope filter as the API takes it (compact JSON, at most 4,096 bytes)."""
+        return json.dumps(self.filter_pattern, separators=(",", ":"), sort_keys=True)
+
+    def generation(self) -> str:
+        """A short digest of the create-only properties (type, target): a change of either makes
+        a subscriber with a new name, created before the old one is deleted (no gap in delivery).
+        """
+        digest = hashlib.sha256(f"{self.type}|{self.target_queue}".encode()).hexdigest()
+        return digest[:8]
 
 
-def dispatch_routes() -> tuple[DispatchRoute, ...]:
-    """One route per shard plus ``unsharded``: together they match each catalogue event once."""
-    base = dispatch_rule_pattern()
-    shards = list(range(DISPATCH_SHARDS))
-    routes = [DispatchRoute(f"shard-{n:02d}", {**base, "detail": {"shard": [n]}}) for n in shards]
-    missing_or_invalid = [{"shard": [{"exists": False}]}, {"shard": [{"anything-but": shards}]}]
-    unsharded = {**base, "detail": {"$or": missing_or_invalid}}
-    return (*routes, DispatchRoute("unsharded", unsharded))
+SUBSCRIBERS: tuple[SubscriberSpec, ...] = (
+    SubscriberSpec(
+        name="healthcoach-realtime-dispatch",
+        type="FIFO",
+        filter_pattern=dispatch_filter(),
+        target_queue=DISPATCH_QUEUE,
+        on_failure_queue=DELIVERY_DLQ,
+        message_group_id=DISPATCH_MESSAGE_GROUP_ID,
+        deduplication_id=EVENT_ID_EXPRESSION,
+        description="Catalogue events to the dispatch queue, one message group per user, in order",
+    ),
+    SubscriberSpec(
+        name="healthcoach-realtime-rejected",
+        type="UNORDERED",
+        filter_pattern=rejected_filter(),
+        target_queue=REJECTED_QUEUE,
+        on_failure_queue=REJECTED_DLQ,
+        description="healthcoach.* events that match no schema: kept, counted and alarmed",
+    ),
+)
 
 
 def staged_queue_name(name: str, stage: str) -> str:

@@ -13,7 +13,11 @@ __all__ = [
     "DEFAULT_EVENT_BUS",
     "DEFAULT_HISTORY_TABLE",
     "DEFAULT_HISTORY_TTL_SECONDS",
+    "DEFAULT_MAX_CONNECTIONS_PER_USER",
+    "DEFAULT_MESSAGE_RATE_LIMIT",
+    "DEFAULT_MESSAGE_RATE_WINDOW_SECONDS",
     "DEFAULT_REDELIVERY_DELAY_MAX_SECONDS",
+    "DEFAULT_SESSION_SWEEPS_PER_RUN",
     "Settings",
     "get_settings",
 ]
@@ -24,6 +28,11 @@ DEFAULT_HISTORY_TABLE = "healthcoach_realtime_history"
 DEFAULT_HISTORY_TTL_SECONDS = 24 * 3600
 CONNECTION_TTL_SECONDS = 7200
 DEFAULT_REDELIVERY_DELAY_MAX_SECONDS = 60
+# Live sessions (DESIGN.md, "Token lifetime" and "Bounds").
+DEFAULT_MAX_CONNECTIONS_PER_USER = 10
+DEFAULT_MESSAGE_RATE_LIMIT = 10
+DEFAULT_MESSAGE_RATE_WINDOW_SECONDS = 10
+DEFAULT_SESSION_SWEEPS_PER_RUN = 2
 
 
 @dataclass(frozen=True)
@@ -36,12 +45,17 @@ class Settings:
     user_pool_client_id: str = ""
     token_issuer_override: str = ""
     event_bus_name: str = DEFAULT_EVENT_BUS
+    event_bus_arn: str = ""
     aws_region: str = "us-east-1"
     aws_endpoint_url: str = ""
     dead_letter_queue_url: str = ""
     history_table: str = DEFAULT_HISTORY_TABLE
     history_ttl_seconds: int = DEFAULT_HISTORY_TTL_SECONDS
     redelivery_delay_max_seconds: int = DEFAULT_REDELIVERY_DELAY_MAX_SECONDS
+    max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
+    message_rate_limit: int = DEFAULT_MESSAGE_RATE_LIMIT
+    message_rate_window_seconds: int = DEFAULT_MESSAGE_RATE_WINDOW_SECONDS
+    session_sweeps_per_run: int = DEFAULT_SESSION_SWEEPS_PER_RUN
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -54,6 +68,7 @@ class Settings:
             user_pool_client_id=e.get("USER_POOL_CLIENT_ID", ""),
             token_issuer_override=e.get("TOKEN_ISSUER", ""),
             event_bus_name=e.get("EVENT_BUS_NAME") or DEFAULT_EVENT_BUS,
+            event_bus_arn=e.get("EVENT_BUS_ARN", ""),
             aws_region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
             aws_endpoint_url=e.get("AWS_ENDPOINT_URL", ""),
             dead_letter_queue_url=e.get("DEAD_LETTER_QUEUE_URL", ""),
@@ -62,6 +77,12 @@ class Settings:
             redelivery_delay_max_seconds=int(
                 e.get("REDELIVERY_DELAY_MAX_SECONDS") or DEFAULT_REDELIVERY_DELAY_MAX_SECONDS
             ),
+            max_connections_per_user=_positive(e, "MAX_CONNECTIONS_PER_USER", DEFAULT_MAX_CONNECTIONS_PER_USER),
+            message_rate_limit=_positive(e, "MESSAGE_RATE_LIMIT", DEFAULT_MESSAGE_RATE_LIMIT),
+            message_rate_window_seconds=_positive(
+                e, "MESSAGE_RATE_WINDOW_SECONDS", DEFAULT_MESSAGE_RATE_WINDOW_SECONDS
+            ),
+            session_sweeps_per_run=_positive(e, "SESSION_SWEEPS_PER_RUN", DEFAULT_SESSION_SWEEPS_PER_RUN),
         )
 
     @property
@@ -84,6 +105,16 @@ class Settings:
         missing = [n for n in names if not getattr(self, n)]
         if missing:
             raise ConfigurationError("missing configuration: " + ", ".join(sorted(missing)))
+
+
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    """A whole number of at least 1, or ``default`` when unset; anything else fails fast, by name."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 @lru_cache(maxsize=1)
