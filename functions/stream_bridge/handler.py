@@ -2,8 +2,12 @@
 
 Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
 only the package. The event source mapping must enable ``ReportBatchItemFailures``: the
-response names the sequence number Lambda retries from. Environment: ``EVENT_BUS_NAME``,
-``DEAD_LETTER_QUEUE_URL``.
+response names the sequence number Lambda retries from. Environment: ``EVENT_BUS_ARN`` (or
+``EVENT_BUS_NAME``, looked up once), ``DEAD_LETTER_QUEUE_URL``.
+
+The bus speaks ``eventbridgev2``, which a Lambda runtime's own boto3 may predate: the client is
+built at start-up, so an old botocore fails the cold start with a clear message instead of the
+first batch.
 """
 
 from __future__ import annotations
@@ -11,14 +15,18 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from healthcoach_realtime.clients import events_client, sqs_client
+from healthcoach_realtime.clients import eventbridge_client, sqs_client
 from healthcoach_realtime.dead_letters import DeadLetterQueue
+from healthcoach_realtime.emitter import resolve_bus_arn
 from healthcoach_realtime.observability import logger, metrics
 from healthcoach_realtime.settings import get_settings
 from healthcoach_realtime.stream_bridge import bridge_stream_batch
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Fails the cold start, naming the version, when botocore has no eventbridgev2.
+_BUS_CLIENT = eventbridge_client()
 
 
 @cache
@@ -35,5 +43,5 @@ def dead_letters() -> DeadLetterQueue:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Bridge one batch of stream records; returns ``{"batchItemFailures": [...]}``."""
     return bridge_stream_batch(
-        event, client=events_client(), bus_name=get_settings().event_bus_name, dead_letters=dead_letters()
+        event, client=_BUS_CLIENT, bus_arn=resolve_bus_arn(_BUS_CLIENT), dead_letters=dead_letters()
     )

@@ -1,9 +1,12 @@
-"""DynamoDB Streams of the data tables -> domain events on the bus.
+"""DynamoDB Streams of the data tables -> domain events on the Custom Event Bus.
 
 Business code that only writes its tables still gets real-time push: each stream record
 becomes one event, checked and sent exactly as ``emit_many`` does (``build_entry`` then
 ``put_entries``, its two halves, so that one bad record is parked alone instead of refusing
-the whole batch):
+the whole batch). Like every producer, it publishes with ``EventGroupId`` = the user and
+``DeduplicationId`` = ``stream-<record eventID>``: a user's changes reach the browser in the
+order the stream holds them (DynamoDB's write order per item), and a retried batch repeats
+nothing. Mapping:
 
 - ``INSERT`` -> ``<record>Created``, ``MODIFY`` -> ``<record>Updated`` (data: the new image),
   ``REMOVE`` -> ``<record>Deleted`` with data ``{"id": ...}``;
@@ -12,7 +15,7 @@ the whole batch):
 
 Images are deserialized (numbers become int or float) and lose the user attribute, which
 becomes ``userId``. A record of an unknown table, or whose item is not a valid event, is
-logged, counted and dead-lettered, never silently dropped. When EventBridge keeps refusing,
+logged, counted and dead-lettered, never silently dropped. When the bus keeps refusing,
 the first refused record's ``SequenceNumber`` is reported (``ReportBatchItemFailures``) and
 Lambda retries from there: delivery is at least once.
 """
@@ -37,8 +40,8 @@ from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.resources import DATA_TABLES, DataTable
 
 if TYPE_CHECKING:
-    from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_eventbridgev2 import EventBridgeV2Client
+    from mypy_boto3_eventbridgev2.type_defs import PutEventsRequestEntryTypeDef
 
     from healthcoach_realtime.dead_letters import DeadLetterQueue
 
@@ -129,8 +132,8 @@ def event_from_record(
 def bridge_stream_batch(
     stream_event: Mapping[str, Any],
     *,
-    client: EventBridgeClient,
-    bus_name: str,
+    client: EventBridgeV2Client,
+    bus_arn: str,
     dead_letters: DeadLetterQueue,
     tables: Sequence[DataTable] = DATA_TABLES,
     sleep: Callable[[float], None] = time.sleep,
@@ -148,7 +151,7 @@ def bridge_stream_batch(
             continue
         if isinstance(mapped, DomainEvent):
             try:
-                entries.append(build_entry(mapped, bus_name))
+                entries.append(build_entry(mapped))
                 entry_positions.append(position)
                 continue
             except InvalidEventError as exc:
@@ -159,7 +162,7 @@ def bridge_stream_batch(
         if not _dead_letter(dead_letters, record, reason):
             failed_positions.append(position)
     try:
-        put_entries(entries, client=client, sleep=sleep)
+        put_entries(entries, client=client, bus_arn=bus_arn, sleep=sleep)
         emitted = len(entries)
     except EmitError as exc:
         logger.warning(
