@@ -130,11 +130,15 @@ def _environment(aws_endpoint: str, ws_endpoint: str) -> Iterator[tuple[dict[str
         provision.create_history_table(dynamodb, "bench-cold-history")
         env["HISTORY_TABLE"] = "bench-cold-history"
     pipeline = provision.create_event_pipeline(
-        session.client("events", endpoint_url=aws_endpoint),
+        session.client("eventbridgev2", endpoint_url=aws_endpoint),
         session.client("sqs", endpoint_url=aws_endpoint),
         "bench-cold-bus",
     )
-    env.update(EVENT_BUS_NAME=pipeline.bus_name, DEAD_LETTER_QUEUE_URL=pipeline.dlq_url)
+    env.update(
+        EVENT_BUS_NAME=pipeline.bus_name,
+        EVENT_BUS_ARN=pipeline.bus_arn,
+        DEAD_LETTER_QUEUE_URL=pipeline.dlq_url,
+    )
     store = ConnectionStore(dynamodb, table)
     for user in ("user-a", "user-b"):  # the sample batch's users, one connection each
         store.add(Connection(connection_id=f"cold-{user}", user_id=user))

@@ -105,6 +105,7 @@ def sort_items_by_plain_keys() -> None:
 
     if getattr(Table.all_items, "plain_keys", False):
         return
+    moto_all_items = Table.all_items
 
     def all_items(self: Any) -> list[Any]:
         if self.range_key_attr:
@@ -120,6 +121,7 @@ def sort_items_by_plain_keys() -> None:
         return list(kept[1])
 
     all_items.plain_keys = True  # type: ignore[attr-defined]
+    all_items.moto = moto_all_items  # type: ignore[attr-defined]
     Table.all_items = all_items  # type: ignore[method-assign]
 
 

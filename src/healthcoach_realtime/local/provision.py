@@ -1,7 +1,7 @@
 """Create in an AWS emulator exactly the resources ``infra/`` deploys (names from ``resources``).
 
-Used by the local stack and by the tests, so both run against the same table keys, rule
-pattern, queue and dead-letter settings as AWS.
+Used by the local stack and by the tests, so both run against the same table keys, bus,
+subscribers (filters, message groups, retry policies), queues and dead-letter settings as AWS.
 """
 
 from __future__ import annotations
@@ -11,22 +11,26 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from healthcoach_realtime.resources import (
+    BUS_RETENTION_DAYS,
     CONNECTIONS_GSI,
     DATA_TABLES,
+    DELIVERY_DLQ,
     DISPATCH_DLQ,
     DISPATCH_QUEUE,
-    DISPATCH_RULE,
     DISPATCH_VISIBILITY_TIMEOUT_SECONDS,
     HISTORY_BY_SEQ_INDEX,
     MAX_RECEIVE_COUNT,
+    REJECTED_DLQ,
+    REJECTED_QUEUE,
+    SUBSCRIBERS,
     DataTable,
-    dispatch_routes,
+    SubscriberSpec,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeDefinitionTypeDef, KeySchemaElementTypeDef
-    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_eventbridgev2 import EventBridgeV2Client
     from mypy_boto3_sqs import SQSClient
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "create_data_table",
     "create_event_pipeline",
     "create_history_table",
+    "create_subscriber",
 ]
 
 
@@ -121,46 +126,113 @@ def create_data_tables(client: DynamoDBClient) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class EventPipeline:
-    """Where events flow locally: bus -> rule -> queue (-> DLQ after MAX_RECEIVE_COUNT)."""
+    """Where events flow locally: bus -> FIFO subscriber -> dispatch queue (-> DLQ after
+    MAX_RECEIVE_COUNT receives); unknown ``healthcoach.*`` events -> the rejected queue."""
 
     bus_name: str
+    bus_arn: str
     queue_url: str
     queue_arn: str
     dlq_url: str
     dlq_arn: str
+    delivery_dlq_url: str
+    rejected_queue_url: str
+    subscriber_arns: tuple[str, ...] = ()
 
 
-def create_event_pipeline(events: EventBridgeClient, sqs: SQSClient, bus_name: str) -> EventPipeline:
-    """The bus, the dispatch rules (patterns from the catalogue, one per message group) and the
-    FIFO dispatch queue with its FIFO DLQ, as ``infra/`` deploys them."""
+# Locally nothing assumes it; the API requires a role of the calling account all the same.
+DELIVERY_ROLE = "healthcoach-realtime-delivery"
+
+
+def create_event_pipeline(
+    eventbridge: EventBridgeV2Client,
+    sqs: SQSClient,
+    bus_name: str,
+    *,
+    subscribers: tuple[SubscriberSpec, ...] = SUBSCRIBERS,
+) -> EventPipeline:
+    """The queues, the bus and its subscribers (filters from the catalogue, one message group per
+    user, retry policies, on-failure queues), as ``infra/`` deploys them."""
     fifo: Any = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
-    dlq_url = sqs.create_queue(QueueName=DISPATCH_DLQ, Attributes=fifo)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    queue_url = sqs.create_queue(
-        QueueName=DISPATCH_QUEUE,
-        Attributes={
-            **fifo,
-            "VisibilityTimeout": str(DISPATCH_VISIBILITY_TIMEOUT_SECONDS),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
-            ),
-        },
-    )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.create_event_bus(Name=bus_name)
-    for route in dispatch_routes():
-        rule = f"{DISPATCH_RULE}-{route.name}"
-        events.put_rule(
-            Name=rule, EventBusName=bus_name, EventPattern=json.dumps(route.pattern), State="ENABLED"
+    queues: dict[str, tuple[str, str]] = {}
+
+    def queue(name: str, **attributes: str) -> tuple[str, str]:
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queues[name] = (url, arn)
+        return url, arn
+
+    dlq_url, dlq_arn = queue(DISPATCH_DLQ, **fifo)
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)})
+    queue_url, queue_arn = queue(
+        DISPATCH_QUEUE,
+        **fifo,
+        VisibilityTimeout=str(DISPATCH_VISIBILITY_TIMEOUT_SECONDS),
+        RedrivePolicy=redrive,
+    )
+    delivery_dlq_url, _ = queue(DELIVERY_DLQ, **fifo)
+    rejected_url, _ = queue(REJECTED_QUEUE)
+    queue(REJECTED_DLQ)
+    bus_arn = eventbridge.create_event_bus(
+        Name=bus_name, StorageConfiguration={"RetentionPeriodInDays": BUS_RETENTION_DAYS}
+    )["EventBusArn"]
+    subscriber_arns = tuple(
+        create_subscriber(
+            eventbridge,
+            spec,
+            bus_arn=bus_arn,
+            target_arn=queues[spec.target_queue][1],
+            on_failure_arn=queues[spec.on_failure_queue][1],
         )
-        target: Any = {
-            "Id": "dispatch-queue",
-            "Arn": queue_arn,
-            "SqsParameters": {"MessageGroupId": route.name},
-        }
-        events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[target])
-    return EventPipeline(bus_name, queue_url, queue_arn, dlq_url, dlq_arn)
+        for spec in subscribers
+    )
+    return EventPipeline(
+        bus_name=bus_name,
+        bus_arn=bus_arn,
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        dlq_url=dlq_url,
+        dlq_arn=dlq_arn,
+        delivery_dlq_url=delivery_dlq_url,
+        rejected_queue_url=rejected_url,
+        subscriber_arns=subscriber_arns,
+    )
+
+
+def create_subscriber(
+    eventbridge: EventBridgeV2Client,
+    spec: SubscriberSpec,
+    *,
+    bus_arn: str,
+    target_arn: str,
+    on_failure_arn: str,
+) -> str:
+    """One subscriber of ``spec`` on the bus, to the queue ``target_arn``; returns its ARN."""
+    role_arn = f"arn:aws:iam::{bus_arn.split(':')[4]}:role/{DELIVERY_ROLE}"
+    sqs_parameters: dict[str, str] = {}
+    if spec.message_group_id:
+        sqs_parameters["MessageGroupId"] = spec.message_group_id
+    if spec.deduplication_id:
+        sqs_parameters["MessageDeduplicationId"] = spec.deduplication_id
+    invoke: Any = {"RoleArn": role_arn, "TargetArn": target_arn}
+    if sqs_parameters:
+        invoke["SqsParameters"] = sqs_parameters
+    response = eventbridge.create_subscriber(
+        Name=spec.name,
+        EventBusArn=bus_arn,
+        Type=spec.type,
+        Description=spec.description,
+        StartingPosition="LATEST",
+        InvokeConfiguration=invoke,
+        FilterConfiguration={
+            "Language": "EVENT_BRIDGE_PATTERN",
+            "Filters": [{"Pattern": spec.filter_json, "Scope": "DATA"}],
+        },
+        RetryPolicy={
+            "MaxRetryAttempts": spec.max_retry_attempts,
+            "MaxEventAgeInSeconds": spec.max_event_age_seconds,
+            "RetryStrategy": "ALL",
+        },
+        OnFailureConfiguration={"Arn": on_failure_arn},
+    )
+    return response["SubscriberArn"]

@@ -147,6 +147,7 @@ def handler_environment(config: StackConfig, pipeline: EventPipeline) -> dict[st
         "CONNECTIONS_TABLE": DEFAULT_CONNECTIONS_TABLE,
         "HISTORY_TABLE": DEFAULT_HISTORY_TABLE,
         "EVENT_BUS_NAME": pipeline.bus_name,
+        "EVENT_BUS_ARN": pipeline.bus_arn,
         "TOKEN_ISSUER": config.issuer_url,
         "USER_POOL_ID": "",
         "USER_POOL_CLIENT_ID": DEV_CLIENT_ID,
@@ -191,7 +192,7 @@ class LocalStack:
         ensure_port_free(config.host, config.port)
         ensure_port_free(config.host, config.emulator_port)
         self._step(f"AWS emulator (moto) on {config.emulator_url}", self._start_emulator)
-        self._step("tables, bus, rule, queue + DLQ (as infra/ defines them)", self._provision)
+        self._step("tables, bus, subscribers, queues + DLQs (as infra/ defines them)", self._provision)
         self._step("handlers from functions/", self._load_functions)
         self._start_pollers()
         # moto, botocore and the handlers leave ~10^6 long-lived objects behind: a full collection
@@ -305,7 +306,7 @@ class LocalStack:
         streams = create_data_tables(dynamodb)
         self._stream_arns = sorted(streams.values())
         self._pipeline = create_event_pipeline(
-            boto3.client("events", region_name=REGION),
+            boto3.client("eventbridgev2", region_name=REGION),
             boto3.client("sqs", region_name=REGION),
             DEFAULT_EVENT_BUS,
         )
@@ -314,7 +315,8 @@ class LocalStack:
                 os.environ.setdefault(name, value)
             else:
                 os.environ[name] = value
-        return f"{len(streams) + 1} tables, bus {DEFAULT_EVENT_BUS}"
+        subscribers = len(self._pipeline.subscriber_arns)
+        return f"{len(streams) + 2} tables, bus {DEFAULT_EVENT_BUS}, {subscribers} subscribers"
 
     def _load_functions(self) -> str:
         directory = find_functions_dir()
