@@ -1,4 +1,7 @@
-"""Fixtures shared by every tier: one moto server over real HTTP on loopback for the session.
+"""Fixtures shared by every tier: one AWS emulator over real HTTP on loopback for the session.
+
+It is the local stack's own emulator (``local/emulator.py``): moto's server, plus the Custom
+Event Bus (``eventbridgev2``) that moto lacks.
 
 Each test that needs AWS state gets resources with unique names, so tests never see each
 other's rows even though they share the server.
@@ -14,7 +17,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from healthcoach_realtime import clients
+from healthcoach_realtime import clients, emitter
 from healthcoach_realtime.local.provision import create_connections_table
 from healthcoach_realtime.observability import logger
 from healthcoach_realtime.settings import get_settings
@@ -25,15 +28,14 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """moto's real HTTP server on 127.0.0.1 (a free port), for the whole session."""
-    from moto.server import ThreadedMotoServer
+    """The emulator's real HTTP server on 127.0.0.1 (a free port), for the whole session."""
+    from healthcoach_realtime.local.emulator import Emulator
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    emulator = Emulator(free_port())
+    emulator.start()
+    yield emulator.endpoint_url
+    emulator.stop()
 
 
 @pytest.fixture
@@ -52,7 +54,8 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
 def _reset_caches() -> None:
     get_settings.cache_clear()
     clients.dynamodb_client.cache_clear()
-    clients.events_client.cache_clear()
+    clients.eventbridge_client.cache_clear()
+    emitter.clear_bus_lookups()
     clients.sqs_client.cache_clear()
     clients.management_api_client.cache_clear()
 

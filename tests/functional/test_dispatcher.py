@@ -391,12 +391,13 @@ def test_events_reach_a_connection_in_batch_order(
 def test_emitted_event_travels_bus_queue_dispatcher_browser(
     dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake, aws_env: str, sqs: Any
 ) -> None:
-    """emit() -> EventBridge rule -> SQS -> dispatcher -> the user's connection, id preserved."""
-    events = boto3.client("events", endpoint_url=aws_env, region_name=REGION)
-    pipeline = create_event_pipeline(events, sqs, f"bus-{uuid.uuid4().hex[:8]}")
+    """emit() -> Custom Event Bus -> FIFO subscriber -> SQS -> dispatcher -> the user's connection,
+    id preserved."""
+    bus = boto3.client("eventbridgev2", endpoint_url=aws_env, region_name=REGION)
+    pipeline = create_event_pipeline(bus, sqs, f"bus-{uuid.uuid4().hex[:8]}")
     user = f"user-{uuid.uuid4().hex[:8]}"
     connect(store, user, "e2e=")
-    event_id = emit(user, "foodLogDeleted", {"id": "f1"}, client=events, bus_name=pipeline.bus_name)
+    event_id = emit(user, "foodLogDeleted", {"id": "f1"}, client=bus, bus_arn=pipeline.bus_arn)
     messages = receive_messages(sqs, pipeline.queue_url, user, 1)
     assert invoke(dispatcher, sqs_event_from_messages(messages, pipeline.queue_arn)) == {
         "batchItemFailures": []

@@ -23,7 +23,7 @@ from tests.support.sqs_events import emf_metrics, receive_envelopes
 from healthcoach_realtime import clients
 from healthcoach_realtime.dead_letters import DeadLetterQueue
 from healthcoach_realtime.local.provision import EventPipeline, create_data_table, create_event_pipeline
-from healthcoach_realtime.resources import DATA_TABLES, DataTable, dispatch_shard_of
+from healthcoach_realtime.resources import DATA_TABLES, DataTable
 from healthcoach_realtime.settings import get_settings
 from healthcoach_realtime.stream_bridge import bridge_stream_batch
 
@@ -38,8 +38,8 @@ def sqs(aws_env: str) -> Any:
 
 @pytest.fixture
 def pipeline(aws_env: str, sqs: Any) -> EventPipeline:
-    events = boto3.client("events", endpoint_url=aws_env, region_name=REGION)
-    return create_event_pipeline(events, sqs, f"bus-{uuid.uuid4().hex[:8]}")
+    bus = boto3.client("eventbridgev2", endpoint_url=aws_env, region_name=REGION)
+    return create_event_pipeline(bus, sqs, f"bus-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def bridge(
     pipeline: EventPipeline, dead_letter_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ModuleType]:
     """The handler module, fresh, writing to the test bus and dead-lettering to the test DLQ."""
-    monkeypatch.setenv("EVENT_BUS_NAME", pipeline.bus_name)
+    monkeypatch.setenv("EVENT_BUS_ARN", pipeline.bus_arn)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
     get_settings.cache_clear()
     clients.sqs_client.cache_clear()
@@ -165,7 +165,6 @@ def test_put_update_delete_become_created_updated_deleted(
         "userId": user,
         "data": {"id": "f1", "name": "Greek yogurt", "calories": 120, "fatGrams": 3.5},
         "eventId": f"stream-{records[0]['eventID']}",
-        "shard": dispatch_shard_of(user),
     }
     assert by_type["foodLogUpdated"]["detail"]["data"]["calories"] == 150
     assert by_type["foodLogDeleted"]["detail"]["data"] == {"id": "f1"}
@@ -257,29 +256,28 @@ def test_oversized_invalid_record_is_parked_without_its_images(
     assert "detail.data.notes" in parked["MessageAttributes"]["reason"]["StringValue"]
 
 
-def test_eventbridge_refusal_reports_the_first_refused_sequence_number(
+def test_bus_refusal_reports_the_first_refused_sequence_number(
     tables: Tables, sqs: Any, dead_letter_queue: str, user: str
 ) -> None:
-    """Entry 2 of 3 keeps failing with InternalFailure: Lambda must retry from record 2.
+    """The user's entry 2 of 3 keeps failing with InternalFailure: entry 3 is not sent (it would
+    overtake entry 2) and Lambda must retry from record 2.
 
-    moto never refuses entries, so botocore's Stubber plays EventBridge here; the stream
-    records and the DLQ are real (moto).
+    The emulator refuses only malformed entries, so botocore's Stubber plays the bus here; the
+    stream records and the DLQ are real.
     """
     for item_id in ("f1", "f2", "f3"):
         tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, item_id))
     records = tables.records(FOOD_LOGS, user)
-    events = boto3.client("events", region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    bus = boto3.client("eventbridgev2", region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
     failure = {"ErrorCode": "InternalFailure", "ErrorMessage": "stubbed"}
-    with Stubber(events) as stubber:
-        stubber.add_response(
-            "put_events", {"FailedEntryCount": 1, "Entries": [{"EventId": "e1"}, failure, {"EventId": "e3"}]}
-        )
-        for _ in range(3):
+    with Stubber(bus) as stubber:
+        stubber.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e1"}]})
+        for _ in range(4):
             stubber.add_response("put_events", {"FailedEntryCount": 1, "Entries": [failure]})
         response = bridge_stream_batch(
             {"Records": records},
-            client=events,
-            bus_name="bus",
+            client=bus,
+            bus_arn="arn:aws:events:us-east-1:123456789012:event-busv2/bus/abcdefghijklmnopqrstuvwxy",
             dead_letters=DeadLetterQueue(sqs, dead_letter_queue, origin="stream-bridge"),
             sleep=lambda _: None,
         )
@@ -290,12 +288,44 @@ def test_eventbridge_refusal_reports_the_first_refused_sequence_number(
 def test_a_retried_stream_batch_repeats_the_same_event_ids(
     bridge: ModuleType, tables: Tables, pipeline: EventPipeline, sqs: Any, user: str
 ) -> None:
-    """Lambda retries a stream batch whole: the events of the retry carry the ids of the first
-    try, so the dispatcher keeps one seq and browsers drop the repeats."""
+    """Lambda retries a stream batch whole: the retry's events carry the first try's ids as
+    their DeduplicationId, so the bus drops them (within its 5 minutes) and one event arrives;
+    past that window the dispatcher still keeps one seq per id and browsers drop repeats by id."""
     tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "f1", calories={"N": "120"}))
     records = tables.records(FOOD_LOGS, user)
-    invoke(bridge, records)
-    invoke(bridge, records)
-    envelopes = receive_envelopes(sqs, pipeline.queue_url, user, 2)
-    ids = [e["detail"]["eventId"] for e in envelopes]
-    assert (len(ids), len(set(ids)), len({e["id"] for e in envelopes})) == (2, 1, 2)
+    assert invoke(bridge, records) == invoke(bridge, records) == {"batchItemFailures": []}
+    envelopes = receive_envelopes(sqs, pipeline.queue_url, user, 2, timeout=3)
+    assert [e["detail"]["eventId"] for e in envelopes] == [f"stream-{records[0]['eventID']}"]
+
+
+def test_a_users_table_changes_arrive_in_the_order_dynamodb_wrote_them(
+    bridge: ModuleType, tables: Tables, pipeline: EventPipeline, sqs: Any, user: str
+) -> None:
+    """Writes to one item and to several items of one user, interleaved with another user's, go
+    out in stream order: each user's events reach the dispatch queue in that order."""
+    other = f"other-{uuid.uuid4().hex[:8]}"
+    db = tables.dynamodb
+    for step in range(4):
+        db.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "f1", calories={"N": str(100 + step)}))
+        db.put_item(TableName=FOOD_LOGS.name, Item=food_item(other, f"o{step}"))
+        db.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, f"g{step}"))
+    db.delete_item(TableName=FOOD_LOGS.name, Key={"userId": {"S": user}, "id": {"S": "f1"}})
+    records = tables.records(FOOD_LOGS, user) + tables.records(FOOD_LOGS, other)
+    records.sort(key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+    assert invoke(bridge, records) == {"batchItemFailures": []}
+    mine = receive_envelopes(sqs, pipeline.queue_url, user, 9)
+    expected = [
+        (t, i)
+        for s in range(4)
+        for t, i in ((f"foodLog{'Created' if s == 0 else 'Updated'}", "f1"), ("foodLogCreated", f"g{s}"))
+    ]
+    assert [(e["detail-type"], e["detail"]["data"]["id"]) for e in mine] == [
+        *expected,
+        ("foodLogDeleted", "f1"),
+    ]
+    assert [e["detail"]["data"].get("calories") for e in mine if e["detail"]["data"]["id"] == "f1"][:4] == [
+        100,
+        101,
+        102,
+        103,
+    ]

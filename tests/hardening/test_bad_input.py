@@ -37,7 +37,7 @@ from healthcoach_realtime.dev_identity import DevIssuer
 from healthcoach_realtime.dispatch.parse import InvalidRecord, parse_record
 from healthcoach_realtime.emitter import emit
 from healthcoach_realtime.exceptions import InvalidEventError
-from healthcoach_realtime.resources import DISPATCH_DLQ, dispatch_rule_pattern
+from healthcoach_realtime.resources import DISPATCH_DLQ, REJECTED_QUEUE
 from healthcoach_realtime.settings import (
     DEFAULT_CONNECTIONS_TABLE,
     DEFAULT_EVENT_BUS,
@@ -45,10 +45,11 @@ from healthcoach_realtime.settings import (
     get_settings,
 )
 from tests.support import forged_tokens
+from tests.support.bus import subscribed_queue
 from tests.support.keyed_stack import issuer_url, running_keyed_stack
 from tests.support.lambda_handlers import LambdaContext, load_handler
 from tests.support.local_stack import StackUrls
-from tests.support.sqs_events import queue_arn, sqs_record
+from tests.support.sqs_events import sqs_record
 
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
@@ -136,7 +137,10 @@ class Emulator:
     def __init__(self, stack: StackUrls) -> None:
         self.dynamodb = stack.client("dynamodb")
         self.sqs = stack.client("sqs")
-        self.events = stack.client("events")
+        self.events = stack.client("eventbridgev2")
+        [bus] = self.events.list_event_buses(NamePrefix=DEFAULT_EVENT_BUS)["EventBuses"]
+        self.bus_arn = bus["EventBusArn"]
+        self.rejected_url = self.sqs.get_queue_url(QueueName=REJECTED_QUEUE)["QueueUrl"]
         self.connections = ConnectionStore(self.dynamodb, DEFAULT_CONNECTIONS_TABLE)
         self.dlq_url = self.sqs.get_queue_url(QueueName=DISPATCH_DLQ)["QueueUrl"]
         self.dead_letters: dict[str, dict[str, Any]] = {}  # envelope id -> SQS message
@@ -180,6 +184,21 @@ class Emulator:
             self.drain_dead_letters()
             time.sleep(0.05)
         return self.dead_letters[event_id]
+
+    def rejected_ids(self) -> set[str]:
+        """Envelope ids now in the rejected queue (waiting up to ``WAIT_SECONDS`` for the first)."""
+        found: set[str] = set()
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            wait = 1 if not found and time.monotonic() < deadline else 0
+            messages = self.sqs.receive_message(
+                QueueUrl=self.rejected_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait
+            ).get("Messages", [])
+            if not messages and not wait:
+                return found
+            for message in messages:
+                found.add(str(json.loads(message["Body"])["id"]))
+                self.sqs.delete_message(QueueUrl=self.rejected_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +326,7 @@ def _entry(case: dict[str, Any], user: str) -> PutEventsRequestEntryTypeDef:
         "Source": case.get("source", SOURCES[domain]),
         "DetailType": event_type,
         "Detail": detail,
-        "EventBusName": DEFAULT_EVENT_BUS,
+        "SystemMetadata": {"EventGroupId": user},
     }
 
 
@@ -321,7 +340,9 @@ def test_invalid_bus_event_is_dead_lettered_and_reaches_no_socket(
 
     async def scenario(session: aiohttp.ClientSession) -> dict[str, Any]:
         ws = await _connect(session, keyed_stack, issuer, user)
-        answer = await asyncio.to_thread(emulator.events.put_events, Entries=[_entry(case, user)])
+        answer = await asyncio.to_thread(
+            emulator.events.put_events, EventBusArn=emulator.bus_arn, Entries=[_entry(case, user)]
+        )
         event_id = answer["Entries"][0].get("EventId", "")
         reason = origin = ""
         if case.get("dead_letter"):
@@ -347,9 +368,10 @@ def test_invalid_bus_event_is_dead_lettered_and_reaches_no_socket(
             1,
             case["bus_refuses"],
         )
-    elif case.get("filtered_by_rule"):
-        assert outcome["event_id"]  # accepted by the bus, matched by no rule
+    elif case.get("rejected"):
+        assert outcome["event_id"]  # accepted by the bus, taken by the rejected subscriber
         assert outcome["event_id"] not in emulator.dead_letters
+        assert outcome["event_id"] in emulator.rejected_ids()
     else:
         assert case["dead_letter"] in outcome["reason"]
         assert outcome["origin"] == "dispatcher"
@@ -361,7 +383,7 @@ def test_invalid_bus_event_is_dead_lettered_and_reaches_no_socket(
 def test_envelope_nested_too_deeply_is_an_invalid_record() -> None:
     """An SQS body nested 5,000 deep -> InvalidRecord with its reason, not a RecursionError.
 
-    Pure: moto's EventBridge answers 500 to such a detail, so it cannot travel the local bus."""
+    Pure: the bus refuses a detail it cannot parse, so such a body cannot travel the local bus."""
     body = '{"id": "e1", "detail": ' + "[" * 5000 + "]" * 5000 + "}"
     parsed = parse_record(sqs_record(body, message_id="deep"))
     assert parsed == InvalidRecord("deep", "body is JSON nested too deeply to parse", body)
@@ -372,27 +394,26 @@ def test_envelope_nested_too_deeply_is_an_invalid_record() -> None:
 
 @pytest.fixture
 def bus(aws_env: str) -> Iterator[tuple[Any, str, Any, str]]:
-    """A bus of this test with the dispatch rule into a queue of this test: (events, bus, sqs, queue)."""
-    events = boto3.client("events", endpoint_url=aws_env, region_name=REGION)
+    """A bus of this test whose dispatch subscriber feeds a FIFO queue of this test:
+    (bus client, bus ARN, sqs, queue URL)."""
+    client = boto3.client("eventbridgev2", endpoint_url=aws_env, region_name=REGION)
     sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
-    name = f"bad-input-{uuid.uuid4().hex[:8]}"
-    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = queue_arn(sqs, queue_url)
-    events.create_event_bus(Name=name)
-    events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps(dispatch_rule_pattern()))
-    events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": arn}])
-    yield events, name, sqs, queue_url
-    sqs.delete_queue(QueueUrl=queue_url)
+    pipeline = subscribed_queue(client, sqs, "bad-input", fifo=True)
+    yield client, pipeline.bus_arn, sqs, pipeline.queue_url
+    sqs.delete_queue(QueueUrl=pipeline.queue_url)
 
 
-def _drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    """Every message now in a queue of this test (moto delivers during PutEvents: nothing is late)."""
+def _drain(sqs: Any, queue_url: str, expect: int = 0) -> list[dict[str, Any]]:
+    """Every message of a queue of this test, waiting up to 10 s for at least ``expect`` of them
+    (the bus delivers after PutEvents answers, as AWS does)."""
     bodies: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
     while True:
+        wait = 1 if len(bodies) < expect and time.monotonic() < deadline else 0
         messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=wait
         ).get("Messages", [])
-        if not messages:
+        if not messages and not wait:
             return bodies
         for message in messages:
             bodies.append(message)
@@ -404,13 +425,13 @@ def test_emit_refuses_invalid_event_naming_the_field(
     case: dict[str, Any], bus: tuple[Any, str, Any, str]
 ) -> None:
     """emit() raises InvalidEventError naming the field and rule; nothing reaches the bus."""
-    events, bus_name, sqs, queue_url = bus
+    events, bus_arn, sqs, queue_url = bus
     user = _user("emit")
     detail = _detail(case, user)
     with pytest.raises(InvalidEventError) as raised:
-        emit(detail.get("userId"), case["detail_type"], detail.get("data"), client=events, bus_name=bus_name)
-    sentinel = emit(user, "foodLogDeleted", {"id": "sentinel"}, client=events, bus_name=bus_name)
-    sent = [json.loads(m["Body"])["id"] for m in _drain(sqs, queue_url)]
+        emit(detail.get("userId"), case["detail_type"], detail.get("data"), client=events, bus_arn=bus_arn)
+    sentinel = emit(user, "foodLogDeleted", {"id": "sentinel"}, client=events, bus_arn=bus_arn)
+    sent = [json.loads(m["Body"])["id"] for m in _drain(sqs, queue_url, expect=1)]
     assert case["emit_error"] in str(raised.value)
     assert (bool(raised.value.field), bool(raised.value.rule)) == (True, True)
     assert sent == [sentinel]
@@ -447,16 +468,16 @@ def bridge(
     bus: tuple[Any, str, Any, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[ModuleType, str]]:
     """The stream bridge handler, fresh, on this test's bus; dead-letters to a queue of this test."""
-    _, bus_name, sqs, _ = bus
+    _, bus_arn, sqs, _ = bus
     dlq_url = sqs.create_queue(QueueName=f"bad-input-dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    monkeypatch.setenv("EVENT_BUS_NAME", bus_name)
+    monkeypatch.setenv("EVENT_BUS_ARN", bus_arn)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)
     get_settings.cache_clear()
     clients.sqs_client.cache_clear()
-    clients.events_client.cache_clear()
+    clients.eventbridge_client.cache_clear()
     yield load_handler("stream_bridge"), dlq_url
     clients.sqs_client.cache_clear()
-    clients.events_client.cache_clear()
+    clients.eventbridge_client.cache_clear()
     sqs.delete_queue(QueueUrl=dlq_url)
 
 
@@ -477,7 +498,8 @@ def test_malformed_stream_record_is_dead_lettered_and_good_ones_pass(
         _good_record(user, "f2", "300"),
     ]
     result = handler.handler({"Records": batch}, LambdaContext())
-    emitted = [json.loads(m["Body"]) for m in _drain(sqs, queue_url)]
+    expected_count = 3 if "emitted" in case else 2
+    emitted = [json.loads(m["Body"]) for m in _drain(sqs, queue_url, expect=expected_count)]
     parked = _drain(sqs, dlq_url)
     expected = [("foodLogCreated", {"id": "f1", "name": "Apple", "calories": 95})]
     if "emitted" in case:

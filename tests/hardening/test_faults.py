@@ -35,8 +35,9 @@ from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.emitter import DomainEvent, emit_many
 from healthcoach_realtime.local.pollers import SqsPoller
 from healthcoach_realtime.local.provision import create_history_table
-from healthcoach_realtime.resources import MAX_RECEIVE_COUNT, dispatch_rule_pattern
+from healthcoach_realtime.resources import MAX_RECEIVE_COUNT
 from healthcoach_realtime.settings import get_settings
+from tests.support.bus import subscribed_queue
 from tests.support.dying_dispatcher import DIED
 from tests.support.lambda_handlers import LambdaContext, load_handler
 from tests.support.management_api import ManagementApiFake
@@ -62,11 +63,11 @@ def _reset_clients() -> None:
 
 @dataclass
 class Rig:
-    """The pipeline of one test: bus -> rule -> queue (-> DLQ), tables, @connections fake, handler."""
+    """The pipeline of one test: bus -> subscriber -> queue (-> DLQ), tables, @connections fake, handler."""
 
     sqs: Any
     events: Any
-    bus: str
+    bus: str  # the bus's ARN
     queue_url: str
     queue_arn: str
     dlq_url: str
@@ -115,18 +116,14 @@ def rig(
     """Fresh, uniquely named resources on the session's moto server; the handler wired to them."""
     suffix = uuid.uuid4().hex[:8]
     sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
-    events = boto3.client("events", endpoint_url=aws_env, region_name=REGION)
+    events = boto3.client("eventbridgev2", endpoint_url=aws_env, region_name=REGION)
     dlq_url = sqs.create_queue(QueueName=f"faults-dlq-{suffix}")["QueueUrl"]
     dlq_arn = queue_arn(sqs, dlq_url)
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
-    queue_url = sqs.create_queue(
-        QueueName=f"faults-{suffix}", Attributes={"RedrivePolicy": json.dumps(redrive)}
-    )["QueueUrl"]
-    arn = queue_arn(sqs, queue_url)
-    bus = f"faults-{suffix}"
-    events.create_event_bus(Name=bus)
-    events.put_rule(Name="dispatch", EventBusName=bus, EventPattern=json.dumps(dispatch_rule_pattern()))
-    events.put_targets(Rule="dispatch", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    pipeline = subscribed_queue(
+        events, sqs, "faults", fifo=False, attributes={"RedrivePolicy": json.dumps(redrive)}
+    )
+    queue_url, arn, bus = pipeline.queue_url, pipeline.queue_arn, pipeline.bus_arn
     history = f"history-{suffix}"
     create_history_table(dynamodb, history)
     monkeypatch.setenv("HISTORY_TABLE", history)
@@ -168,7 +165,12 @@ def _emit(rig: Rig, users: list[str]) -> dict[str, str]:
         for n in range(EVENTS_PER_USER)
         for user in users
     ]
-    ids = emit_many(events, client=rig.events, bus_name=rig.bus)
+    ids = emit_many(events, client=rig.events, bus_arn=rig.bus)
+    # The bus delivers after PutEvents answers (as AWS does): wait until every event is queued.
+    deadline = time.monotonic() + 10
+    while _in_queue(rig.sqs, rig.queue_url) < len(events):
+        assert time.monotonic() < deadline, "the bus did not deliver every event within 10 s"
+        time.sleep(0.05)
     return {event_id: event.user_id for event, event_id in zip(events, ids, strict=True)}
 
 

@@ -249,7 +249,7 @@ async def _scenario(
         progress(f"{len(clients)} sockets open ({timings['connect']:.0f} s)")
 
         started = time.monotonic()
-        bus = stack.client("events")
+        bus = stack.client("eventbridgev2")
         expected: dict[str, list[str]] = {u: [] for u in users}
         size = -(-len(events) // load.rounds)
         for first in range(0, len(events), size):

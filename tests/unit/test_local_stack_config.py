@@ -10,10 +10,13 @@ from healthcoach_realtime.settings import Settings
 
 PIPELINE = EventPipeline(
     bus_name="healthcoach-realtime",
+    bus_arn="arn:aws:events:us-east-1:123456789012:event-busv2/healthcoach-realtime/abcdefghijklmnopqrstuvwxy",
     queue_url="http://127.0.0.1:3002/123456789012/healthcoach-realtime-dispatch",
     queue_arn="arn:aws:sqs:us-east-1:123456789012:healthcoach-realtime-dispatch",
     dlq_url="http://127.0.0.1:3002/123456789012/healthcoach-realtime-dispatch-dlq",
     dlq_arn="arn:aws:sqs:us-east-1:123456789012:healthcoach-realtime-dispatch-dlq",
+    delivery_dlq_url="http://127.0.0.1:3002/123456789012/healthcoach-realtime-delivery-dlq.fifo",
+    rejected_queue_url="http://127.0.0.1:3002/123456789012/healthcoach-realtime-rejected",
 )
 
 
@@ -41,6 +44,7 @@ def test_handler_environment_is_what_the_handlers_read() -> None:
     assert settings.aws_endpoint_url == "http://127.0.0.1:4101"
     assert settings.dead_letter_queue_url == PIPELINE.dlq_url
     assert settings.event_bus_name == "healthcoach-realtime"
+    assert settings.event_bus_arn == PIPELINE.bus_arn
 
 
 def test_a_failed_record_comes_back_within_the_pollers_visibility_timeout() -> None:
