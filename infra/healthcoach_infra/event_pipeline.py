@@ -51,9 +51,10 @@ __all__ = [
 STREAM_BRIDGE_FAILURES = "healthcoach-realtime-stream-bridge-failures"
 # The IAM action of the Custom Event Bus's PutEvents ("eventsv2:PutEvents" does not exist).
 PUT_EVENTS = "events:PutEvents"
-# Failed deliveries only. IncludePayload has no "never": ON_ERROR_ONLY is the least the service
-# offers (the payload appears in error records only); Level OFF would turn the records off.
-SUBSCRIBER_LOG_CONFIGURATION = {"level": "ERROR", "include_payload": "ON_ERROR_ONLY"}
+# No delivery logs: IncludePayload has no "never" (ON_ERROR_ONLY still writes the event, health
+# data, into every error record). A failed delivery shows as EventsDropped (alarmed) and as its
+# ids in the on-failure queue (alarmed), never with its payload.
+SUBSCRIBER_LOG_CONFIGURATION = {"level": "OFF"}
 _DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 
 

@@ -143,14 +143,14 @@ def test_the_rejected_subscriber_keeps_what_matches_no_schema(synthesized: Synth
         assert "FifoQueue" not in _queue(synthesized, queue)
 
 
-def test_every_subscriber_starts_live_and_logs_only_failures(synthesized: Synthesized) -> None:
-    """StartingPosition LATEST, State RUNNING, delivery logs at ERROR with the payload in error
-    records only (the least payload the service allows), delivered with the delivery role."""
+def test_every_subscriber_starts_live_and_logs_no_payload(synthesized: Synthesized) -> None:
+    """StartingPosition LATEST, State RUNNING, delivery logs off (the service cannot log an error
+    without the event's payload: health data), delivered with the delivery role."""
     role = _arn(synthesized, synthesized.stack.pipeline.delivery_role)
     for name, subscriber in _subscribers(synthesized).items():
         properties = subscriber["Properties"]
         assert (properties["StartingPosition"], properties["State"]) == ("LATEST", "RUNNING"), name
-        assert properties["LogConfiguration"] == {"Level": "ERROR", "IncludePayload": "ON_ERROR_ONLY"}
+        assert properties["LogConfiguration"] == {"Level": "OFF"}
         assert properties["InvokeConfiguration"]["RoleArn"] == role
 
 
