@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -176,3 +178,17 @@ def test_the_dead_letter_record_carries_ids_and_never_the_payload() -> None:
     )
     assert "calories" not in message.body
     assert (message.group_id, message.deduplication_id) == ("alice", "evt-1")
+
+
+def test_importing_the_expressions_keeps_the_recursion_limit() -> None:
+    """jsonata-python raises the process's recursion limit on import; the local stack, which parses
+    untrusted JSON, must keep the interpreter's own (checked in a fresh interpreter)."""
+    script = (
+        "import sys; before = sys.getrecursionlimit()\n"
+        "import healthcoach_realtime.local.eventsv2.expressions\n"
+        "import jsonata\n"
+        "print(before, sys.getrecursionlimit())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    before, after = out.split()
+    assert after == before

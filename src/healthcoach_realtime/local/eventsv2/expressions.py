@@ -12,14 +12,21 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonata
-
 from healthcoach_realtime.local.eventsv2.exceptions import InvalidInputError
+
+_RECURSION_LIMIT = sys.getrecursionlimit()
+import jsonata  # noqa: E402
+
+# jsonata-python raises the interpreter's recursion limit to 10,000 on import, for the whole
+# process. The local stack parses untrusted JSON (a 5,000-deep frame must stay a RecursionError,
+# not a parse, nor a C stack overflow deeper down): put the limit back.
+sys.setrecursionlimit(_RECURSION_LIMIT)
 
 __all__ = ["Expression", "Literal", "TemplateValue", "compile_expression", "compile_value", "evaluate"]
 
