@@ -79,6 +79,22 @@ def _parser() -> argparse.ArgumentParser:
         help="how long a failed dispatch batch stays invisible before SQS redelivers it (default 5)",
     )
     dev.add_argument(
+        "--bus-reorder-max",
+        type=_non_negative_float,
+        default=0.05,
+        metavar="SECONDS",
+        help="the Custom Event Bus holds each UNORDERED delivery up to this long at random, so "
+        "deliveries overtake each other as on AWS (default 0.05; 0: no reordering)",
+    )
+    dev.add_argument(
+        "--bus-fifo-jitter",
+        type=_non_negative_float,
+        default=0.002,
+        metavar="SECONDS",
+        help="a random delay up to this long before each FIFO subscriber delivery, so users' event "
+        "groups interleave (default 0.002); a group's own order always holds",
+    )
+    dev.add_argument(
         "--ttl-sweep",
         type=_positive_float,
         default=30.0,
@@ -142,6 +158,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = _positive_float(text)
     if not value.is_integer():
@@ -171,6 +197,8 @@ def _dev(args: argparse.Namespace) -> int:
         max_lifetime=args.max_lifetime,
         visibility_timeout=args.visibility_timeout,
         ttl_sweep_seconds=args.ttl_sweep,
+        bus_reorder_max_seconds=args.bus_reorder_max,
+        bus_fifo_jitter_seconds=args.bus_fifo_jitter,
         disconnect_on_abort=args.disconnect_on_abort,
         verbose=args.verbose,
     )

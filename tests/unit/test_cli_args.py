@@ -17,6 +17,8 @@ from healthcoach_realtime.cli import main
         (["dev", "--port", "http"], "not a port number"),
         (["dev", "--idle-timeout", "-1"], "must be greater than 0"),
         (["dev", "--visibility-timeout", "1.5"], "whole number"),
+        (["dev", "--bus-reorder-max", "-1"], "must be 0 or more"),
+        (["dev", "--bus-fifo-jitter", "soon"], "not a number"),
         (["emit", "foodLogCreated", "--user", "u", "--data", "{nope"], "not valid JSON"),
         (["emit", "foodLogCreated", "--user", "u", "--data", "[1]"], "must be a JSON object"),
         (["emit", "pizzaOrdered", "--user", "u"], "invalid choice"),

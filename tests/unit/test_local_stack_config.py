@@ -64,3 +64,14 @@ def test_short_limits_are_checked_often_enough() -> None:
     """A 1 s idle timeout is checked at least four times a second."""
     assert Limits(idle_timeout=1.0).check_interval <= 0.25
     assert Limits().check_interval == 1.0
+
+
+def test_the_bus_reorders_unordered_deliveries_unless_told_not_to() -> None:
+    """By default the emulated bus is as unordered as AWS allows; --bus-reorder-max 0 turns it off."""
+    harsh = StackConfig().bus_options
+    assert (harsh.reorder_unordered, harsh.unordered_max_delay_seconds, harsh.fifo_jitter_seconds) == (
+        True,
+        0.05,
+        0.002,
+    )
+    assert StackConfig(bus_reorder_max_seconds=0.0).bus_options.reorder_unordered is False

@@ -35,6 +35,7 @@ from healthcoach_realtime.dev_identity import DEV_CLIENT_ID, DevIssuer
 from healthcoach_realtime.local.apigw_events import CONNECT, DEFAULT, DISCONNECT
 from healthcoach_realtime.local.dev_api import DevApi
 from healthcoach_realtime.local.emulator import Emulator
+from healthcoach_realtime.local.eventsv2 import EventsV2Options
 from healthcoach_realtime.local.gateway import Gateway, Limits
 from healthcoach_realtime.local.handlers import (
     HandlerLoadError,
@@ -101,10 +102,23 @@ class StackConfig:
     ttl_sweep_seconds: float = DEFAULT_SWEEP_SECONDS
     disconnect_on_abort: bool = True
     verbose: bool = False
+    # The Custom Event Bus's harshness (local/eventsv2/options.py): UNORDERED deliveries held up
+    # to this long at random (they overtake each other), FIFO deliveries jittered (groups interleave).
+    bus_reorder_max_seconds: float = 0.05
+    bus_fifo_jitter_seconds: float = 0.002
 
     @property
     def limits(self) -> Limits:
         return Limits(idle_timeout=self.idle_timeout, max_lifetime=self.max_lifetime)
+
+    @property
+    def bus_options(self) -> EventsV2Options:
+        """The emulated Custom Event Bus's knobs: reordering off only when its delay is 0."""
+        return EventsV2Options(
+            reorder_unordered=self.bus_reorder_max_seconds > 0,
+            unordered_max_delay_seconds=self.bus_reorder_max_seconds,
+            fifo_jitter_seconds=self.bus_fifo_jitter_seconds,
+        )
 
     @property
     def emulator_port(self) -> int:
@@ -178,7 +192,11 @@ class LocalStack:
     def __init__(self, config: StackConfig, out: Callable[[str], None] = print) -> None:
         self.config = config
         self._out = out
-        self._emulator = Emulator(config.emulator_port, config.host)
+        self._emulator = Emulator(
+            config.emulator_port,
+            config.host,
+            eventsv2=config.bus_options,
+        )
         self._stop_pollers = threading.Event()
         self._threads: list[PollerThread] = []
         self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lambda")
