@@ -38,7 +38,7 @@ PRODUCER = textwrap.dedent(
                 "Source": "healthcoach.health-metrics",
                 "DetailType": "healthMetricCreated",
                 "Detail": json.dumps({"userId": user, "data": {"id": f"m{n}", "metric": "steps",
-                                                               "value": n, "unit": "count"}}),
+                                                               "value": n, "unit": "steps"}}),
                 "SystemMetadata": {"EventGroupId": user, "DeduplicationId": f"{user}-m{n}"},
             }
             for n in range(step, min(step + 3, count))
