@@ -1,6 +1,6 @@
 """The event catalogue: one JSON Schema (draft-04) per event type, loaded from ``schemas/``.
 
-``schemas/`` is the single source of truth: the validators, the EventBridge rule pattern and
+``schemas/`` is the single source of truth: the validators, the bus subscribers' filters and
 the Schema Registry entries are all derived from it. ``EventType`` must list exactly its files
 (a unit test proves they agree).
 """
