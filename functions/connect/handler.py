@@ -1,4 +1,5 @@
-"""``$connect``: verify the caller's Cognito token and record the connection (200, 401 or 500).
+"""``$connect``: verify the caller's Cognito token, bound the user's connections, record the
+connection with the token's ``exp`` (200, 401, 429 or 500).
 
 Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
 only the package. The verifier (with its JWKS cache) and the store live as long as the process.
@@ -19,6 +20,8 @@ from healthcoach_realtime.connection_lifecycle import open_connection
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.presence import announce_presence
+from healthcoach_realtime.sessions.connection_cap import ConnectionCap
+from healthcoach_realtime.sessions.sockets import socket_is_open
 from healthcoach_realtime.settings import get_settings
 from healthcoach_realtime.websocket_events import failed
 
@@ -33,6 +36,17 @@ def verifier() -> TokenVerifier:
 
 
 @cache
+def cap() -> ConnectionCap:
+    """``MAX_CONNECTIONS_PER_USER`` (default 10)."""
+    return ConnectionCap(get_settings().max_connections_per_user)
+
+
+def is_open(connection_id: str) -> bool:
+    """Asked of API Gateway only for a user at the limit (``GetConnection``)."""
+    return socket_is_open(management_api_client(), connection_id)
+
+
+@cache
 def store() -> ConnectionStore:
     """The connections table through the process's cached DynamoDB client."""
     return ConnectionStore(dynamodb_client(), get_settings().connections_table)
@@ -44,13 +58,17 @@ def store() -> ConnectionStore:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Answer API Gateway's ``$connect`` route."""
     try:
-        outcome = open_connection(event, verifier(), store(), now=datetime.now(UTC))
+        outcome = open_connection(
+            event, verifier(), store(), now=datetime.now(UTC), cap=cap(), is_open=is_open
+        )
     except Exception:
         logger.exception("connect failed")
         metrics.add_metric(name=MetricName.HANDLER_FAILURES, unit=MetricUnit.Count, value=1)
         return failed()
     if outcome.connection is None:
-        metrics.add_metric(name=MetricName.AUTH_FAILURES, unit=MetricUnit.Count, value=1)
+        refused_by_cap = outcome.response["statusCode"] == 429
+        name = MetricName.CONNECTIONS_REFUSED if refused_by_cap else MetricName.AUTH_FAILURES
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         logger.warning(
             "connection refused", extra={"connection_id": outcome.connection_id, "reason": outcome.refusal}
         )

@@ -1,9 +1,11 @@
-"""``$default``: ``ping`` -> ``pong``, ``resume`` -> the missed events (or ``resync``), else ``error``.
+"""``$default``: ``ping``, ``resume``, ``presence`` and ``auth`` (token refresh), rate limited per
+connection; anything else is answered with ``error``.
 
 Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
 only the package. Answers are posted to the caller through @connections (identically in AWS and
 locally; no route response). Environment: ``CONNECTIONS_TABLE``, ``HISTORY_TABLE``,
-``WS_API_ENDPOINT``.
+``WS_API_ENDPOINT``, ``USER_POOL_ID``/``USER_POOL_CLIENT_ID`` (or a loopback ``TOKEN_ISSUER``),
+``MESSAGE_RATE_LIMIT``, ``MESSAGE_RATE_WINDOW_SECONDS``.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 
 from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connections import ConnectionStore
-from healthcoach_realtime.default_route import answer_message
+from healthcoach_realtime.default_route import MessageOutcome, answer_message
 from healthcoach_realtime.history.store import HistoryStore
-from healthcoach_realtime.observability import logger
+from healthcoach_realtime.observability import MetricName, logger, metrics
+from healthcoach_realtime.sessions.message_rate import MessageRatePolicy, Verdict
 from healthcoach_realtime.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from healthcoach_realtime.auth.verifier import TokenVerifier
 
 
 @cache
@@ -36,12 +42,48 @@ def history() -> HistoryStore:
     return HistoryStore(dynamodb_client(), get_settings().history_table)
 
 
-# The body carries no token, but a replay carries health data: never log the event.
+@cache
+def verifier() -> TokenVerifier:
+    """Built on the first ``auth`` only: pings and resumes never import the JWT library."""
+    from healthcoach_realtime.auth.verifier import TokenVerifier
+
+    return TokenVerifier.from_settings(get_settings())
+
+
+@cache
+def rate_policy() -> MessageRatePolicy:
+    settings = get_settings()
+    return MessageRatePolicy(
+        limit=settings.message_rate_limit, window_seconds=settings.message_rate_window_seconds
+    )
+
+
+# The body may carry a token, and a replay carries health data: never log the event.
 @logger.inject_lambda_context(log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Answer one message; 200 whatever the answer (API Gateway ignores it without a route response)."""
-    sent = answer_message(
-        event, connections=connections(), history=history(), management=management_api_client()
+    outcome = answer_message(
+        event,
+        connections=connections(),
+        history=history(),
+        management=management_api_client(),
+        verifier=verifier,
+        policy=rate_policy(),
     )
-    logger.info("message answered", extra={"frames_sent": sent})
+    _record(outcome)
     return {"statusCode": 200}
+
+
+def _record(outcome: MessageOutcome) -> None:
+    extra: dict[str, Any] = {"frames_sent": outcome.sent}
+    if outcome.verdict in (Verdict.LIMITED, Verdict.CLOSE):
+        metrics.add_metric(name=MetricName.MESSAGES_RATE_LIMITED, unit=MetricUnit.Count, value=1)
+        extra["rate"] = outcome.verdict.value
+    if outcome.verdict is Verdict.CLOSE:
+        metrics.add_metric(name=MetricName.CONNECTIONS_CLOSED_FOR_ABUSE, unit=MetricUnit.Count, value=1)
+    if outcome.refresh is not None:
+        name = MetricName.SESSIONS_REFRESHED if outcome.refresh.refreshed else MetricName.REFRESH_FAILURES
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        extra["refresh"] = outcome.refresh.refusal or "ok"
+    logger.info("message answered", extra=extra)

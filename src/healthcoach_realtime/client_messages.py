@@ -3,22 +3,26 @@
 ``{"action": "ping"}`` -> ``{"type": "pong", "time": ...}`` (keeps the connection inside API
 Gateway's 10-minute idle timeout); ``{"action": "resume", "since": N}`` -> the events after seq N
 (or one ``resync``); ``{"action": "presence"}`` -> ``{"type": "presence", "connections": N}``;
-anything else -> ``{"type": "error", "message": ...}``.
+``{"action": "auth", "token": <jwt>}`` -> ``{"type": "authorized", "exp": <epoch seconds>}`` (the
+session now lasts until the new token's ``exp``); anything else -> ``{"type": "error", "message": ...}``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
     "MAX_SINCE",
     "AskPresence",
+    "Authorize",
+    "ClientMessage",
     "Invalid",
     "Ping",
     "Resume",
+    "authorized_frame",
     "error_frame",
     "parse_message",
     "pong_frame",
@@ -48,13 +52,23 @@ class Resume:
 
 
 @dataclass(frozen=True)
+class Authorize:
+    """Extend the session with a fresh token (verified as ``$connect`` verifies; same ``sub``)."""
+
+    token: str = field(repr=False)  # never in a repr, hence never in a log line or traceback
+
+
+@dataclass(frozen=True)
 class Invalid:
     """A message no route understands; ``message`` is safe to echo (names no data)."""
 
     message: str
 
 
-def parse_message(body: str | None) -> Ping | Resume | AskPresence | Invalid:
+ClientMessage = Ping | Resume | AskPresence | Authorize | Invalid
+
+
+def parse_message(body: str | None) -> ClientMessage:
     """Parse one message body (binary frames arrive base64-encoded and are refused)."""
     try:
         document = json.loads(body or "")
@@ -72,7 +86,12 @@ def parse_message(body: str | None) -> Ping | Resume | AskPresence | Invalid:
         if isinstance(since, bool) or not isinstance(since, int) or not 0 <= since <= MAX_SINCE:
             return Invalid(f"resume needs 'since': the last seq received, an integer from 0 to {MAX_SINCE}")
         return Resume(since)
-    return Invalid(f"unknown action {str(action)[:40]!r}; expected 'ping', 'resume' or 'presence'")
+    if action == "auth":
+        token = document.get("token")
+        if not isinstance(token, str) or not token:
+            return Invalid("auth needs 'token': a fresh token of the same user")
+        return Authorize(token)
+    return Invalid(f"unknown action {str(action)[:40]!r}; expected 'ping', 'resume', 'presence' or 'auth'")
 
 
 def pong_frame(now: datetime | None = None) -> dict[str, Any]:
@@ -84,3 +103,8 @@ def pong_frame(now: datetime | None = None) -> dict[str, Any]:
 def error_frame(message: str) -> dict[str, Any]:
     """The answer to a message that cannot be served."""
     return {"type": "error", "message": message}
+
+
+def authorized_frame(expires_at: int) -> dict[str, Any]:
+    """The answer to a successful ``auth``: the session's new end, epoch seconds."""
+    return {"type": "authorized", "exp": expires_at}

@@ -1,21 +1,26 @@
 """``$connect`` and ``$disconnect`` over plain data: the core the two Lambda handlers call.
 
 A connection is recorded only for a verified token; ``user_id`` is the token's ``sub``, so a
-user can only ever be reached on connections they opened themselves. The handlers add logging
-and metrics from the outcome; the local stack calls the same handlers, so it runs this too::
+user can only ever be reached on connections they opened themselves, and the row keeps the
+token's ``exp`` as the session's end. A user at the connection limit is refused (429) before
+anything is written (``sessions.connection_cap``). The handlers add logging and metrics from the
+outcome; the local stack calls the same handlers, so it runs this too::
 
-    outcome = open_connection(event, verifier, store, now=datetime.now(UTC))
-    return outcome.response          # 200 (+ subprotocol) or 401
+    outcome = open_connection(event, verifier, store, now=datetime.now(UTC), cap=ConnectionCap(10),
+                              is_open=lambda cid: socket_is_open(management, cid))
+    return outcome.response          # 200 (+ subprotocol), 401 or 429
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.exceptions import AuthError
+from healthcoach_realtime.sessions.connection_cap import TOO_MANY_CONNECTIONS, ConnectionCap
 from healthcoach_realtime.settings import CONNECTION_TTL_SECONDS
 from healthcoach_realtime.websocket_events import (
     DisconnectRequest,
@@ -29,7 +34,7 @@ from healthcoach_realtime.websocket_events import (
 if TYPE_CHECKING:
     from healthcoach_realtime.auth.verifier import TokenVerifier
 
-__all__ = ["ConnectOutcome", "DisconnectOutcome", "close_connection", "open_connection"]
+__all__ = ["ConnectOutcome", "DisconnectOutcome", "close_connection", "open_connection", "too_many"]
 
 
 @dataclass(frozen=True)
@@ -52,18 +57,27 @@ class DisconnectOutcome:
 
 
 def open_connection(
-    event: dict[str, Any], verifier: TokenVerifier, store: ConnectionStore, *, now: datetime
+    event: dict[str, Any],
+    verifier: TokenVerifier,
+    store: ConnectionStore,
+    *,
+    now: datetime,
+    cap: ConnectionCap | None = None,
+    is_open: Callable[[str], bool] = lambda connection_id: True,
 ) -> ConnectOutcome:
-    """Verify the token and record the connection; a refused token writes nothing.
+    """Verify the token, check the user's connection limit, record the connection.
 
-    ``AuthError`` becomes a 401; anything else (no JWKS, DynamoDB down) propagates, for the
-    handler to answer 500.
+    ``AuthError`` becomes a 401, a user at ``cap`` a 429; both write nothing. At the limit each
+    live connection is checked with ``is_open`` (``GetConnection``) and a gone one's row removed
+    before deciding. Anything else (no JWKS, DynamoDB down) propagates, for a 500.
     """
     request = parse_connect(event)
     try:
         claims = verifier.verify(request.token, now=now.timestamp())
     except AuthError as refusal:
         return ConnectOutcome(refused(str(refusal)), request.connection_id, refusal=str(refusal))
+    if cap is not None and not _within(cap, store, claims.user_id, now.timestamp(), is_open):
+        return ConnectOutcome(too_many(), request.connection_id, refusal=TOO_MANY_CONNECTIONS)
     connection = Connection(
         connection_id=request.connection_id,
         user_id=claims.user_id,
@@ -71,9 +85,31 @@ def open_connection(
         ttl=int(now.timestamp()) + CONNECTION_TTL_SECONDS,
         source_ip=request.source_ip,
         user_agent=request.user_agent,
+        expires_at=int(claims.expires_at),
     )
     store.add(connection)
     return ConnectOutcome(accepted(request.subprotocol), request.connection_id, connection=connection)
+
+
+def too_many() -> dict[str, Any]:
+    """The handshake's answer for a user at the limit: 429, which refuses the upgrade."""
+    return {"statusCode": 429, "body": f"Too Many Requests: {TOO_MANY_CONNECTIONS}"}
+
+
+def _within(
+    cap: ConnectionCap, store: ConnectionStore, user_id: str, now: float, is_open: Callable[[str], bool]
+) -> bool:
+    """True when the user may open one more connection (stale rows found on the way are removed)."""
+    suspects = cap.suspects(store.sessions_of(user_id), now)
+    if not suspects:
+        return True
+    still_open = []
+    for connection_id in suspects:
+        if is_open(connection_id):
+            still_open.append(connection_id)
+        else:
+            store.remove(connection_id)
+    return cap.admits(still_open)
 
 
 def close_connection(event: dict[str, Any], store: ConnectionStore) -> DisconnectOutcome:

@@ -2,29 +2,43 @@
 
 ``ConnectionStore`` is the only code that knows the table's shape; the client is passed in,
 so the same class runs against DynamoDB in AWS and moto's server in tests and locally.
+
+Besides the guide's attributes, a row keeps its session's end (``exp``, the token's expiry in
+epoch seconds) and its ``$default`` message counter (``msgWindow``, ``msgCount``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from healthcoach_realtime.resources import CONNECTIONS_GSI
+from healthcoach_realtime.sessions.expiry import ExpiredSession
 from healthcoach_realtime.settings import CONNECTION_TTL_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-__all__ = ["Connection", "ConnectionStore"]
+__all__ = ["DEFAULT_SESSION_SECONDS", "Connection", "ConnectionStore"]
+
+# A Connection built without a token's exp (tests, tools) lasts as long as a Cognito token's default.
+DEFAULT_SESSION_SECONDS = 3600
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_MESSAGE_COUNT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
 class Connection:
-    """One open WebSocket of a user. ``source_ip``/``user_agent`` help operations, nothing else."""
+    """One open WebSocket of a user. ``source_ip``/``user_agent`` help operations, nothing else.
+
+    ``expires_at`` is the session's end: the token's ``exp`` (0 on a row that has none).
+    """
 
     connection_id: str
     user_id: str
@@ -32,6 +46,7 @@ class Connection:
     ttl: int = field(default_factory=lambda: int(time.time()) + CONNECTION_TTL_SECONDS)
     source_ip: str = ""
     user_agent: str = ""
+    expires_at: int = field(default_factory=lambda: int(time.time()) + DEFAULT_SESSION_SECONDS)
 
     def to_item(self) -> dict[str, AttributeValueTypeDef]:
         """The DynamoDB item; the guide's attributes first, operational extras only when known."""
@@ -40,6 +55,7 @@ class Connection:
             "userId": {"S": self.user_id},
             "connectedAt": {"S": self.connected_at},
             "ttl": {"N": str(self.ttl)},
+            "exp": {"N": str(self.expires_at)},
         }
         if self.source_ip:
             item["sourceIp"] = {"S": self.source_ip}
@@ -55,15 +71,14 @@ class Connection:
             value = item.get(name, {})
             return str(value.get("S", "")) if isinstance(value, dict) else ""
 
-        ttl_value = item.get("ttl", {})
-        ttl = int(str(ttl_value.get("N", "0"))) if isinstance(ttl_value, dict) else 0
         return cls(
             connection_id=text("connectionId"),
             user_id=text("userId"),
             connected_at=text("connectedAt"),
-            ttl=ttl,
+            ttl=_number(item, "ttl"),
             source_ip=text("sourceIp"),
             user_agent=text("userAgent"),
+            expires_at=_number(item, "exp"),
         )
 
 
@@ -106,9 +121,129 @@ class ConnectionStore:
         """Every connection of a user, with what the GSI projects."""
         return [Connection.from_item(item) for item in self._query(user_id)]
 
-    def _query(self, user_id: str, only: str | None = None) -> Iterator[dict[str, Any]]:
+    def sessions_of(self, user_id: str) -> dict[str, int]:
+        """Every connection id of a user with its session's end (``exp``; 0 when the row has none):
+        the same one GSI query as ``connection_ids_of``, with one more small attribute."""
+        return {
+            str(item["connectionId"]["S"]): _number(item, "exp")
+            for item in self._query(user_id, only="connectionId, #exp", names={"#exp": "exp"})
+        }
+
+    def extend_session(self, connection_id: str, user_id: str, expires_at: int) -> bool:
+        """Set the session's end, only on this connection and only while it belongs to ``user_id``;
+        False (nothing written) when the row is gone or another user's."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"connectionId": {"S": connection_id}},
+                UpdateExpression="SET #exp = :exp",
+                ConditionExpression="userId = :user",
+                ExpressionAttributeNames={"#exp": "exp"},
+                ExpressionAttributeValues={":exp": {"N": str(expires_at)}, ":user": {"S": user_id}},
+            )
+        except ClientError as exc:
+            if _error_code(exc) == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def count_message(self, connection_id: str, window: int) -> tuple[Connection, int] | None:
+        """Count one message in ``window`` (its start, epoch seconds); the row and the count so far.
+
+        None when there is no such connection (a message never creates a row). The first message
+        of a window starts the count (one UpdateItem); later ones add to it (a second, after the
+        first's condition fails), so a quiet connection's ping costs one write.
+        """
+        key: dict[str, AttributeValueTypeDef] = {"connectionId": {"S": connection_id}}
+        names = {"#w": "msgWindow", "#n": "msgCount"}
+        values: dict[str, AttributeValueTypeDef] = {":w": {"N": str(window)}, ":one": {"N": "1"}}
+        for _ in range(_MESSAGE_COUNT_ATTEMPTS):
+            try:
+                started = self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="SET #w = :w, #n = :one",
+                    ConditionExpression="attribute_exists(connectionId) AND "
+                    "(attribute_not_exists(#w) OR #w <> :w)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return Connection.from_item(started["Attributes"]), 1
+            except ClientError as exc:
+                if _error_code(exc) != _CONDITION_FAILED:
+                    raise
+                if not exc.response.get("Item"):
+                    return None
+            try:
+                added = self._client.update_item(
+                    TableName=self._table,
+                    Key=key,
+                    UpdateExpression="ADD #n :one",
+                    ConditionExpression="#w = :w",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                if _error_code(exc) != _CONDITION_FAILED:
+                    raise
+                continue  # the row went, or another message started a newer window: look again
+            attributes = added["Attributes"]
+            return Connection.from_item(attributes), _number(attributes, "msgCount")
+        return None
+
+    def remove_expired(self, connection_id: str, now: float) -> Connection | None:
+        """Delete the row only if its session has ended (no ``exp``, or ``exp`` <= ``now``); the
+        removed row, or None when it is gone or was refreshed meanwhile (then it stays open)."""
+        try:
+            response = self._client.delete_item(
+                TableName=self._table,
+                Key={"connectionId": {"S": connection_id}},
+                ConditionExpression="attribute_exists(connectionId) AND "
+                "(attribute_not_exists(#exp) OR #exp <= :now)",
+                ExpressionAttributeNames={"#exp": "exp"},
+                ExpressionAttributeValues={":now": {"N": str(int(now))}},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _error_code(exc) == _CONDITION_FAILED:
+                return None
+            raise
+        old = response.get("Attributes")
+        return Connection.from_item(old) if old else None
+
+    def expired_sessions(
+        self, now: float, *, segment: int = 0, segments: int = 1
+    ) -> Iterator[ExpiredSession]:
+        """Rows whose session ended by ``now`` (or that have no ``exp``): one segment of a Scan.
+
+        A Scan reads (and is billed for) the whole table whatever the filter; see DESIGN.md for why
+        that is still the cheaper sweep at a million connections.
+        """
+        paginator = self._client.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._table,
+            Segment=segment,
+            TotalSegments=segments,
+            FilterExpression="attribute_not_exists(#exp) OR #exp <= :now",
+            ProjectionExpression="connectionId, userId, #exp",
+            ExpressionAttributeNames={"#exp": "exp"},
+            ExpressionAttributeValues={":now": {"N": str(int(now))}},
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                connection = Connection.from_item(item)
+                yield ExpiredSession(connection.connection_id, connection.user_id, connection.expires_at)
+
+    def _query(
+        self, user_id: str, only: str | None = None, names: dict[str, str] | None = None
+    ) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator("query")
         projection: dict[str, Any] = {"ProjectionExpression": only} if only else {}
+        if names:
+            projection["ExpressionAttributeNames"] = names
         pages = paginator.paginate(
             TableName=self._table,
             IndexName=CONNECTIONS_GSI,
@@ -118,3 +253,17 @@ class ConnectionStore:
         )
         for page in pages:
             yield from page.get("Items", [])
+
+
+def _number(item: Mapping[str, Any], name: str) -> int:
+    """An N attribute as an int; 0 when absent or not a number (rows of other writers)."""
+    value = item.get(name)
+    text = str(value.get("N", "")) if isinstance(value, dict) else ""
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

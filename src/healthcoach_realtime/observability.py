@@ -42,3 +42,11 @@ class MetricName:
     INVALID_EVENTS = "InvalidEvents"
     EVENTS_EMITTED = "EventsEmitted"
     DELIVERY_LATENCY = "DeliveryLatency"
+    # Live sessions (sessions/): expiry, refresh, bounds.
+    SESSIONS_EXPIRED = "SessionsExpired"  # closed by the sweeper after their token's exp
+    SESSIONS_REFRESHED = "SessionsRefreshed"  # {"action": "auth"} accepted
+    REFRESH_FAILURES = "RefreshFailures"  # {"action": "auth"} refused
+    CONNECTIONS_REFUSED = "ConnectionsRefused"  # $connect: the user already has the most allowed
+    MESSAGES_RATE_LIMITED = "MessagesRateLimited"  # $default: over a connection's rate
+    CONNECTIONS_CLOSED_FOR_ABUSE = "ConnectionsClosedForAbuse"  # $default: far over it
+    DELIVERIES_EXPIRED = "DeliveriesExpired"  # dispatcher: not posted, the session had ended

@@ -77,7 +77,9 @@ class Settings:
             redelivery_delay_max_seconds=int(
                 e.get("REDELIVERY_DELAY_MAX_SECONDS") or DEFAULT_REDELIVERY_DELAY_MAX_SECONDS
             ),
-            max_connections_per_user=_positive(e, "MAX_CONNECTIONS_PER_USER", DEFAULT_MAX_CONNECTIONS_PER_USER),
+            max_connections_per_user=_positive(
+                e, "MAX_CONNECTIONS_PER_USER", DEFAULT_MAX_CONNECTIONS_PER_USER
+            ),
             message_rate_limit=_positive(e, "MESSAGE_RATE_LIMIT", DEFAULT_MESSAGE_RATE_LIMIT),
             message_rate_window_seconds=_positive(
                 e, "MESSAGE_RATE_WINDOW_SECONDS", DEFAULT_MESSAGE_RATE_WINDOW_SECONDS

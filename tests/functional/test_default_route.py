@@ -73,6 +73,7 @@ def record(history: HistoryStore, *ids: str) -> None:
     history.assign("u1", [(i, "foodLogDeleted", {"id": i}, "2026-11-29T10:00:00Z") for i in ids])
 
 
+@pytest.mark.usefixtures("connected")
 def test_ping_is_answered_with_pong(default: ModuleType, api: ManagementApiFake) -> None:
     """{"action": "ping"} -> one {"type": "pong", "time": ...} to the caller."""
     send(default, '{"action":"ping"}')
@@ -81,11 +82,15 @@ def test_ping_is_answered_with_pong(default: ModuleType, api: ManagementApiFake)
     assert pong["time"].endswith("Z")
 
 
+@pytest.mark.usefixtures("connected")
 def test_unknown_action_gets_an_error_frame(default: ModuleType, api: ManagementApiFake) -> None:
     """An action nobody serves -> {"type": "error", "message": ...} naming it."""
     send(default, '{"action":"dance"}')
     assert frames(api) == [
-        {"type": "error", "message": "unknown action 'dance'; expected 'ping', 'resume' or 'presence'"}
+        {
+            "type": "error",
+            "message": "unknown action 'dance'; expected 'ping', 'resume', 'presence' or 'auth'",
+        }
     ]
 
 

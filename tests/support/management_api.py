@@ -8,8 +8,10 @@ can be told how to answer, in order::
         api.script("c1", 429, 429)          # two throttles, then 200
         api.script("c2", then=410)          # gone, every time
         api.faults(0.3, seed=7)             # any POST: 30 % 429/500 or a reset TCP connection
+        api.gone("c3")                      # GET and DELETE answer 410 for c3 (POSTs: script)
         ... WS_API_ENDPOINT=api.endpoint ...
         assert api.frames("c1") == [b'{"type":...}']
+        assert api.deleted() == ["c2"]      # DeleteConnection calls, in order
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class _Server(ThreadingHTTPServer):
         self.fault_rate = 0.0
         self.fault_answers: tuple[int, ...] = ()
         self.fault_rng = random.Random(0)
+        self.deletes: list[str] = []
+        self.gone: set[str] = set()
 
     def answer_for(self, connection_id: str) -> int:
         with self.lock:
@@ -122,9 +126,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def do_GET(self) -> None:
+        if self._connection_id() in self.server.gone:
+            self._reply(410, {"message": None}, "GoneException")
+            return
         self._reply(200, {"ConnectedAt": "2026-01-01T00:00:00.000Z", "Identity": {"SourceIp": "127.0.0.1"}})
 
     def do_DELETE(self) -> None:
+        connection_id = self._connection_id()
+        with self.server.lock:
+            self.server.deletes.append(connection_id or "")
+        if connection_id in self.server.gone:
+            self._reply(410, {"message": None}, "GoneException")
+            return
         self._reply(204, None)
 
     def _reply(self, status: int, document: Any, error_type: str | None = None) -> None:
@@ -183,6 +196,16 @@ class ManagementApiFake(ServedInBackground[_Server]):
     def rendezvous_failed(self) -> bool:
         """True when posts meant to overlap did not."""
         return self._server.rendezvous_failed
+
+    def gone(self, *connection_ids: str) -> None:
+        """GET and DELETE of these connections answer 410 ``GoneException`` from now on."""
+        with self._server.lock:
+            self._server.gone.update(connection_ids)
+
+    def deleted(self) -> list[str]:
+        """The connection ids of every DELETE (DeleteConnection) received, in arrival order."""
+        with self._server.lock:
+            return list(self._server.deletes)
 
     def posts(self, connection_id: str | None = None) -> list[Post]:
         """Every POST received (to one connection, if given), in arrival order."""

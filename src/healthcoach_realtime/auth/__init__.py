@@ -1,8 +1,10 @@
-"""Who is calling: Cognito JWT verification for ``$connect`` (pure checks, a JWKS cache, a verifier)."""
+"""Who is calling: Cognito JWT verification for ``$connect`` and ``auth`` (pure checks, the trusted
+issuer, a JWKS cache, a verifier)."""
 
 from __future__ import annotations
 
 from healthcoach_realtime.auth.claims import ClaimsPolicy, VerifiedClaims, check_claims, check_header
+from healthcoach_realtime.auth.issuer import trusted_issuer
 from healthcoach_realtime.auth.jwks import JwksCache, fetch_json
 from healthcoach_realtime.auth.verifier import TokenVerifier
 
@@ -14,4 +16,5 @@ __all__ = [
     "check_claims",
     "check_header",
     "fetch_json",
+    "trusted_issuer",
 ]

@@ -23,6 +23,7 @@ from typing import Any
 from jwt import PyJWK, PyJWTError
 
 from healthcoach_realtime.auth.claims import ALLOWED_ALGORITHM
+from healthcoach_realtime.auth.issuer import is_loopback_url
 from healthcoach_realtime.exceptions import AuthError, KeySetUnavailableError
 
 __all__ = [
@@ -48,9 +49,9 @@ _log = logging.getLogger(__name__)
 
 
 def fetch_json(url: str) -> object:
-    """GET ``url`` (http or https only) with a short timeout; the body parsed as JSON."""
-    if not url.startswith(("https://", "http://")):
-        raise KeySetUnavailableError(f"JWKS URL must be http(s): {url}")
+    """GET ``url`` (https; plain http on loopback only) with a short timeout; the body as JSON."""
+    if not (url.startswith("https://") or (url.startswith("http://") and is_loopback_url(url))):
+        raise KeySetUnavailableError(f"JWKS URL must be https (http on loopback only): {url}")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310

@@ -22,6 +22,7 @@ from healthcoach_realtime.auth.claims import (
     check_claims,
     check_header,
 )
+from healthcoach_realtime.auth.issuer import jwks_url_of, trusted_issuer
 from healthcoach_realtime.auth.jwks import Fetcher, JwksCache, fetch_json
 from healthcoach_realtime.exceptions import AuthError
 from healthcoach_realtime.settings import Settings
@@ -46,10 +47,12 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, fetcher: Fetcher = fetch_json) -> TokenVerifier:
-        """Issuer from ``TOKEN_ISSUER`` or ``USER_POOL_ID``, audience ``USER_POOL_CLIENT_ID``."""
+        """Issuer from ``USER_POOL_ID`` (or a loopback ``TOKEN_ISSUER``), audience
+        ``USER_POOL_CLIENT_ID``; ``ConfigurationError`` for any issuer ``trusted_issuer`` refuses."""
         settings.require("user_pool_client_id")
-        policy = ClaimsPolicy(issuer=settings.token_issuer, client_id=settings.user_pool_client_id)
-        return cls(policy, JwksCache(settings.jwks_url, fetcher=fetcher))
+        issuer = trusted_issuer(settings)
+        policy = ClaimsPolicy(issuer=issuer, client_id=settings.user_pool_client_id)
+        return cls(policy, JwksCache(jwks_url_of(issuer), fetcher=fetcher))
 
     def verify(self, token: str, *, now: float | None = None) -> VerifiedClaims:
         """The verified identity, or ``AuthError``; ``KeySetUnavailableError`` if no JWKS."""

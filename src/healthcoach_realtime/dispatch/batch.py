@@ -9,6 +9,8 @@ for the lookup reads a counter that already counts the events, and its resume wa
 are kept (``HistoryStore.plan_resume``). Posts run concurrently;
 a 410 removes the connection; a record still failing after the retries is reported in
 ``batchItemFailures`` so SQS redelivers it (then dead-letters it after ``MAX_RECEIVE_COUNT``).
+The lookup returns each connection's session end (its token's ``exp``): nothing is posted to a
+connection at or after it (``EXPIRED``: not a failure, nothing to redeliver; the sweeper closes it).
 Delivery is at least once: a redelivered record (same ``seq``) reaches again the connections
 that already had it, and the browser drops the duplicate by the frame's ``id``.
 """
@@ -64,10 +66,12 @@ def dispatch_batch(
     sleep: Callable[[float], None] = time.sleep,
     max_workers: int = MAX_WORKERS,
     deadline: float | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """Deliver a batch; returns the partial-batch response ``{"batchItemFailures": [...]}``.
 
-    ``deadline`` (``time.monotonic()`` seconds): start no post that could end after it."""
+    ``deadline`` (``time.monotonic()`` seconds): start no post that could end after it;
+    ``wall_clock`` (epoch seconds): what sessions' ends are compared with."""
     records = parse_batch(sqs_event)
     undead_lettered = [
         r.message_id
@@ -77,9 +81,17 @@ def dispatch_batch(
     by_user = group_by_user(r for r in records if isinstance(r, DispatchEvent))
     with ThreadPoolExecutor(max_workers=max_workers) as executor:
         prepared, unreachable = _prepare(store, history, by_user, executor)
-        targets = [(cid, events) for events, ids in prepared.values() for cid in ids]
+        targets = [(cid, events) for events, sessions in prepared.values() for cid in sessions]
+        expiries = {cid: float(exp) for _, sessions in prepared.values() for cid, exp in sessions.items()}
         deliveries = deliver_all(
-            management, targets, executor=executor, policy=policy, sleep=sleep, deadline=deadline
+            management,
+            targets,
+            executor=executor,
+            policy=policy,
+            sleep=sleep,
+            deadline=deadline,
+            expiries=expiries,
+            wall_clock=wall_clock,
         )
     _log_deliveries(deliveries)
     undead_lettered += _park_refused(dead_letters, records, deliveries)
@@ -100,10 +112,11 @@ def _prepare(
     history: HistoryStore,
     by_user: dict[str, list[DispatchEvent]],
     executor: Executor,
-) -> tuple[dict[str, tuple[list[DispatchEvent], list[str]]], list[str]]:
+) -> tuple[dict[str, tuple[list[DispatchEvent], dict[str, int]]], list[str]]:
     """Per user, concurrently: reserve the seqs; then keep each event and look up the
-    connections, all at once (after the reservation: a client that connects after the lookup
-    finds the counter moved on, and its resume waits for the events to be kept).
+    connections with their sessions' ends, all at once (after the reservation: a client that
+    connects after the lookup finds the counter moved on, and its resume waits for the events
+    to be kept).
 
     Users for whom any step failed are ``unreachable`` (their records are redelivered by SQS).
     """
@@ -111,7 +124,7 @@ def _prepare(
     unique = {user: unique_events([_new_event(e) for e in events]) for user, events in by_user.items()}
     reserving = {user: executor.submit(history.reserve, user, len(new)) for user, new in unique.items()}
     claiming: dict[str, list[Future[int]]] = {}
-    looking_up: dict[str, Future[list[str]]] = {}
+    looking_up: dict[str, Future[dict[str, int]]] = {}
     for user, reservation in reserving.items():
         try:
             first = reservation.result()
@@ -123,17 +136,17 @@ def _prepare(
             executor.submit(history.claim, user, event, seq)
             for seq, event in enumerate(unique[user], start=first)
         ]
-        looking_up[user] = executor.submit(store.connection_ids_of, user)
-    prepared: dict[str, tuple[list[DispatchEvent], list[str]]] = {}
+        looking_up[user] = executor.submit(store.sessions_of, user)
+    prepared: dict[str, tuple[list[DispatchEvent], dict[str, int]]] = {}
     for user, claims in claiming.items():
         try:
             seqs = {event[0]: claim.result() for event, claim in zip(unique[user], claims, strict=True)}
-            connection_ids = looking_up[user].result()
+            sessions = looking_up[user].result()
         except (BotoCoreError, ClientError):
             logger.exception("keeping or looking up a user's events failed", extra={"user_id": user})
             unreachable.append(user)
             continue
-        prepared[user] = ([_stamp(e, seqs[e.event_id]) for e in by_user[user]], connection_ids)
+        prepared[user] = ([_stamp(e, seqs[e.event_id]) for e in by_user[user]], sessions)
     return prepared, unreachable
 
 
@@ -150,7 +163,8 @@ def _log_deliveries(deliveries: list[Delivery]) -> None:
     summary = not_sent_summary(deliveries)
     if summary is None:
         return
-    if set(summary["outcomes"]) == {Outcome.GONE.value}:  # closed tabs: routine, cleaned up below
+    # Closed tabs (cleaned up below) and ended sessions (the sweeper closes them) are routine.
+    if set(summary["outcomes"]) <= {Outcome.GONE.value, Outcome.EXPIRED.value}:
         logger.info("deliveries not sent", extra=summary)
     else:
         logger.warning("deliveries not sent", extra=summary)
@@ -198,6 +212,7 @@ def _record(report: BatchReport, *, users: int) -> None:
         MetricName.STALE_CONNECTIONS_REMOVED: report.stale_connections_removed,
         MetricName.DELIVERY_FAILURES: report.delivery_failures,
         MetricName.INVALID_EVENTS: report.invalid_events,
+        MetricName.DELIVERIES_EXPIRED: report.deliveries_expired,
     }
     for name, value in counts.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -7,13 +7,16 @@ sees one user's events in the order they were emitted.
 With a ``deadline`` (the Lambda's end, less time to report), no attempt starts that could
 outlast it: what is left is reported for SQS to redeliver, instead of the invocation timing
 out and the whole batch coming back.
+
+With ``expiries`` (connection id -> its session's end, epoch seconds), no attempt starts at or
+after a connection's token expired: its events are ``EXPIRED``, neither sent nor retried.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
@@ -21,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from healthcoach_realtime.clients import MANAGEMENT_CALL_SECONDS
 from healthcoach_realtime.dispatch.plan import Delivery, Outcome, classify
+from healthcoach_realtime.sessions.expiry import is_live
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -63,19 +67,31 @@ def deliver_to_connection(
     rng: Callable[[], float] = random.random,
     deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    expires_at: float | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> list[Delivery]:
     """Post ``events`` in order to one connection; one ``Delivery`` per event.
 
-    After a 410, or once retries are exhausted, the remaining events are not posted (gone stays
-    gone; a failing connection would only burn the Lambda's time) and share that outcome.
+    After a 410, once retries are exhausted, or once the session has ended (``expires_at``), the
+    remaining events are not posted (gone stays gone; a failing connection would only burn the
+    Lambda's time; an expired one may get nothing more) and share that outcome.
     """
     deliveries: list[Delivery] = []
     for position, event in enumerate(events):
         delivery = _deliver_one(
-            client, connection_id, event, policy=policy, sleep=sleep, rng=rng, deadline=deadline, clock=clock
+            client,
+            connection_id,
+            event,
+            policy=policy,
+            sleep=sleep,
+            rng=rng,
+            deadline=deadline,
+            clock=clock,
+            expires_at=expires_at,
+            wall_clock=wall_clock,
         )
         deliveries.append(delivery)
-        if delivery.outcome in (Outcome.GONE, Outcome.RETRY):
+        if delivery.outcome in (Outcome.GONE, Outcome.RETRY, Outcome.EXPIRED):
             deliveries += [
                 Delivery(
                     rest.message_id,
@@ -102,9 +118,15 @@ def _deliver_one(
     rng: Callable[[], float],
     deadline: float | None,
     clock: Callable[[], float],
+    expires_at: float | None,
+    wall_clock: Callable[[], float],
 ) -> Delivery:
     attempt = 1
     while True:
+        if expires_at is not None and not is_live(expires_at, wall_clock()):
+            return Delivery(
+                event.message_id, event.event_id, connection_id, Outcome.EXPIRED, None, attempt - 1
+            )
         if deadline is not None and clock() + ATTEMPT_SECONDS > deadline:  # reported for redelivery
             return Delivery(
                 event.message_id,
@@ -131,11 +153,25 @@ def deliver_all(
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
     deadline: float | None = None,
+    expiries: Mapping[str, float] | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> list[Delivery]:
-    """Every ``(connection_id, events)`` target at once on ``executor``; all their deliveries."""
+    """Every ``(connection_id, events)`` target at once on ``executor``; all their deliveries.
+
+    ``expiries``: each connection's session end; a connection missing from it is not checked.
+    """
+    ends = expiries or {}
     futures = [
         executor.submit(
-            deliver_to_connection, client, cid, events, policy=policy, sleep=sleep, deadline=deadline
+            deliver_to_connection,
+            client,
+            cid,
+            events,
+            policy=policy,
+            sleep=sleep,
+            deadline=deadline,
+            expires_at=ends.get(cid),
+            wall_clock=wall_clock,
         )
         for cid, events in targets
     ]

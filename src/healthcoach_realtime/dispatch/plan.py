@@ -36,6 +36,7 @@ class Outcome(Enum):
     GONE = "gone"  # 410: the connection is closed; forget it
     RETRY = "retry"  # 429, 5xx, network error: transient; after the last attempt, a failure
     PERMANENT = "permanent"  # 403, 413, other 4xx: resending cannot help
+    EXPIRED = "expired"  # not posted: the connection's session (its token's exp) had ended
 
 
 def classify(status: int | None) -> Outcome:
@@ -119,6 +120,7 @@ class BatchReport:
     delivery_failures: int
     invalid_events: int
     failed_message_ids: tuple[str, ...]
+    deliveries_expired: int = 0
 
     @property
     def response(self) -> dict[str, Any]:
@@ -170,4 +172,5 @@ def summarize(
         delivery_failures=sum(1 for d in deliveries if d.outcome in (Outcome.RETRY, Outcome.PERMANENT)),
         invalid_events=len(records) - len(events),
         failed_message_ids=tuple(r.message_id for r in records if r.message_id in failed),
+        deliveries_expired=sum(1 for d in deliveries if d.outcome is Outcome.EXPIRED),
     )

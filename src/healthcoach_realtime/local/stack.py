@@ -55,6 +55,8 @@ from healthcoach_realtime.local.provision import (
     create_event_pipeline,
     create_history_table,
 )
+from healthcoach_realtime.local.scheduler import ScheduledInvocation
+from healthcoach_realtime.local.sessions_api import SessionsApi
 from healthcoach_realtime.local.ttl import DEFAULT_SWEEP_SECONDS, TtlSweeper
 from healthcoach_realtime.settings import DEFAULT_CONNECTIONS_TABLE, DEFAULT_EVENT_BUS, DEFAULT_HISTORY_TABLE
 
@@ -100,6 +102,8 @@ class StackConfig:
     max_lifetime: float = 7200.0
     visibility_timeout: int = 5
     ttl_sweep_seconds: float = DEFAULT_SWEEP_SECONDS
+    # The session sweeper's schedule (deployed: two passes a minute, so 30 s).
+    session_sweep_seconds: float = 30.0
     disconnect_on_abort: bool = True
     verbose: bool = False
     # The Custom Event Bus's harshness (local/eventsv2/options.py): UNORDERED deliveries held up
@@ -169,6 +173,8 @@ def handler_environment(config: StackConfig, pipeline: EventPipeline) -> dict[st
         "DEAD_LETTER_QUEUE_URL": pipeline.dlq_url,
         # A failed record comes back no later than the pollers' (short) visibility timeout.
         "REDELIVERY_DELAY_MAX_SECONDS": str(config.visibility_timeout),
+        # One sweep per invocation: the stack's own schedule sets the cadence (--session-sweep).
+        "SESSION_SWEEPS_PER_RUN": "1",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "INFO" if config.verbose else "WARNING",
     }
@@ -239,6 +245,7 @@ class LocalStack:
         route_posts_to(management, asyncio.get_running_loop(), config.management_url)
         IssuerEndpoints(DevIssuer(config.issuer_url), f"/{STAGE}/issuer").add_routes(app)
         DevApi(ws_url=config.ws_url, emit=_emit, executor=self._executor).add_routes(app)
+        SessionsApi(disconnect=_disconnect_user, executor=self._executor).add_routes(app)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
@@ -340,7 +347,7 @@ class LocalStack:
         directory = find_functions_dir()
         if directory is None:
             raise StackStartError("no functions/ directory found: run hc-realtime dev from the repository")
-        for name in sorted({*ROUTES.values(), "dispatcher", "stream_bridge"}):
+        for name in sorted({*ROUTES.values(), "dispatcher", "stream_bridge", "session_sweeper"}):
             if not (directory / name / "handler.py").is_file():
                 if name not in OPTIONAL_FUNCTIONS:
                     self._out(f"  warning: functions/{name}/handler.py is missing: that part will not run")
@@ -386,6 +393,10 @@ class LocalStack:
             interval=self.config.ttl_sweep_seconds,
         )
         self._threads.append(PollerThread("ttl-sweeper", sweeper.step, self._stop_pollers))
+        session_sweeper = self._functions.get("session_sweeper")
+        if session_sweeper is not None:
+            schedule = ScheduledInvocation(session_sweeper.invoke, interval=self.config.session_sweep_seconds)
+            self._threads.append(PollerThread("session-sweeper", schedule.step, self._stop_pollers))
         for thread in self._threads:
             thread.start()
 
@@ -404,6 +415,13 @@ def _emit(user_id: str, event_type: str, data: Mapping[str, Any]) -> str:
     from healthcoach_realtime.emitter import emit
 
     return emit(user_id, event_type, data)
+
+
+def _disconnect_user(user_id: str) -> int:
+    """The library's sign-out, imported on first use (after the environment is set)."""
+    from healthcoach_realtime.sessions import disconnect_user
+
+    return disconnect_user(user_id)
 
 
 def run(config: StackConfig, out: Callable[[str], None] = print) -> None:
