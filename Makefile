@@ -25,9 +25,15 @@ $(STAMP): pyproject.toml
 dev: $(STAMP) ## run the whole system locally: WebSockets, AWS emulator, token issuer, demo page
 	$(BIN)/hc-realtime dev
 
-test: $(STAMP) ## every test tier: unit, functional, integration (incl. browser), infra
+# The JavaScript packages (browser client, React bindings, Node producer): `npm ci` from their
+# lockfiles, again only when a lockfile changes. Their tests build them first.
+CLIENT_PACKAGES := web react node
+clients/%/node_modules/.package-lock.json: clients/%/package-lock.json
+	cd clients/$* && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+
+test: $(STAMP) $(CLIENT_PACKAGES:%=clients/%/node_modules/.package-lock.json) ## every test tier: unit, functional, integration (incl. browser), infra; the JS packages
 	scripts/ensure-chromium
-	node --test clients/web/
+	for package in $(CLIENT_PACKAGES); do echo "==> clients/$$package: npm test"; (cd clients/$$package && NODE_OPTIONS=--test-reporter=dot npm test --silent) || exit 1; done
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff + mypy (strict)
