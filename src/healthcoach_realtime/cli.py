@@ -1,12 +1,13 @@
 """``hc-realtime``: run the local stack, and talk to a running one.
 
     hc-realtime dev [--port N]                              # the whole system on 127.0.0.1
-    hc-realtime token --user ID [--port N]                  # a JWT the dev stack accepts
+    hc-realtime token --user ID [--expires-in S] [--port N] # a JWT the dev stack accepts
     hc-realtime emit TYPE --user ID [--data JSON] [--port N]   # prints the event id
     hc-realtime listen --user ID [--port N]                 # one JSON line per received frame
+    hc-realtime disconnect --user ID [--port N]             # sign-out: close all of a user's sockets
 
-``token``, ``emit`` and ``listen`` are clients of a running ``dev`` (its HTTP endpoints and its
-WebSocket), so they import neither moto nor the stack and start fast. Exit codes: 0 success,
+``token``, ``emit``, ``listen`` and ``disconnect`` are clients of a running ``dev`` (its HTTP
+endpoints and its WebSocket), so they import neither moto nor the stack and start fast. Exit codes: 0 success,
 1 failure (refused event, no stack running), 2 bad usage.
 """
 
@@ -28,6 +29,7 @@ __all__ = ["main"]
 DEFAULT_PORT = 3001
 HOST = "127.0.0.1"
 HTTP_TIMEOUT_SECONDS = 10.0
+MAX_TOKEN_SECONDS = 86400  # what the dev issuer signs at most
 
 
 class CliError(Exception):
@@ -102,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
         help="how often expired connection rows are deleted, emulating DynamoDB TTL (default 30)",
     )
     dev.add_argument(
+        "--session-sweep",
+        type=_positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how often the session sweeper closes connections whose token expired (deployed: 30)",
+    )
+    dev.add_argument(
         "--no-disconnect-on-abort",
         dest="disconnect_on_abort",
         action="store_false",
@@ -113,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="print a JWT for a user, from the running dev stack")
     token.add_argument("--user", required=True, help="user id (the token's sub)")
+    token.add_argument(
+        "--expires-in",
+        type=_token_lifetime,
+        default=None,
+        metavar="SECONDS",
+        help=f"the token's lifetime, 1 to {MAX_TOKEN_SECONDS} (default 3600, as Cognito's)",
+    )
     _add_port(token, "port of the running dev stack")
     token.set_defaults(run=_token)
 
@@ -129,6 +145,13 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("--user", required=True, help="user id to connect as")
     _add_port(listen, "port of the running dev stack")
     listen.set_defaults(run=_listen)
+
+    disconnect = commands.add_parser(
+        "disconnect", help="sign a user out: close every connection of theirs (prints how many)"
+    )
+    disconnect.add_argument("--user", required=True, help="user id whose connections to close")
+    _add_port(disconnect, "port of the running dev stack")
+    disconnect.set_defaults(run=_disconnect)
     return parser
 
 
@@ -175,6 +198,13 @@ def _positive_int(text: str) -> int:
     return int(value)
 
 
+def _token_lifetime(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_TOKEN_SECONDS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_TOKEN_SECONDS} seconds (a day), not {value}")
+    return value
+
+
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -197,6 +227,7 @@ def _dev(args: argparse.Namespace) -> int:
         max_lifetime=args.max_lifetime,
         visibility_timeout=args.visibility_timeout,
         ttl_sweep_seconds=args.ttl_sweep,
+        session_sweep_seconds=args.session_sweep,
         bus_reorder_max_seconds=args.bus_reorder_max,
         bus_fifo_jitter_seconds=args.bus_fifo_jitter,
         disconnect_on_abort=args.disconnect_on_abort,
@@ -210,7 +241,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    print(_fetch_token(args.port, args.user))
+    print(_fetch_token(args.port, args.user, args.expires_in))
     return 0
 
 
@@ -228,6 +259,15 @@ def _emit(args: argparse.Namespace) -> int:
     message = answer.get("error") or f"the stack answered HTTP {status}"
     where = [f"{name} {answer[name]}" for name in ("field", "rule") if answer.get(name)]
     raise CliError(message + (f" ({', '.join(where)})" if where else ""))
+
+
+def _disconnect(args: argparse.Namespace) -> int:
+    status, answer = _request(args.port, "POST", "/local/disconnect", {"userId": args.user})
+    closed = answer.get("closed")
+    if status != 200 or not isinstance(closed, int):
+        raise CliError(answer.get("error") or f"the stack answered HTTP {status}")
+    print(closed)
+    return 0
 
 
 def _listen(args: argparse.Namespace) -> int:
@@ -271,8 +311,11 @@ def _one_line(text: str) -> str:
 # ---- HTTP to the running stack ---------------------------------------------------------------
 
 
-def _fetch_token(port: int, user: str) -> str:
-    query = urllib.parse.urlencode({"user": user})
+def _fetch_token(port: int, user: str, expires_in: int | None = None) -> str:
+    parameters: dict[str, str | int] = {"user": user}
+    if expires_in is not None:
+        parameters["expiresIn"] = expires_in
+    query = urllib.parse.urlencode(parameters)
     status, answer = _request(port, "GET", f"/local/issuer/token?{query}")
     token = answer.get("token")
     if status != 200 or not isinstance(token, str):

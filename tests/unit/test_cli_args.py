@@ -23,6 +23,11 @@ from healthcoach_realtime.cli import main
         (["emit", "foodLogCreated", "--user", "u", "--data", "[1]"], "must be a JSON object"),
         (["emit", "pizzaOrdered", "--user", "u"], "invalid choice"),
         (["token"], "--user"),
+        (["token", "--user", "u", "--expires-in", "0"], "must be greater than 0"),
+        (["token", "--user", "u", "--expires-in", "2.5"], "whole number"),
+        (["token", "--user", "u", "--expires-in", "86401"], "at most 86400 seconds"),
+        (["disconnect"], "--user"),
+        (["dev", "--session-sweep", "0"], "must be greater than 0"),
     ],
 )
 def test_bad_usage_exits_2_with_a_message(
