@@ -120,7 +120,8 @@ def _default_client(endpoint_url: str, account: str, region: str) -> SQSClient:
         region_name=region,
         aws_access_key_id="eventsv2-emulator",
         aws_secret_access_key="eventsv2-emulator",  # noqa: S106 - moto checks no secret
-        config=Config(retries={"total_max_attempts": 1}),
+        # A connection per delivery worker (16 by default): a smaller pool drops and reopens them.
+        config=Config(retries={"total_max_attempts": 1}, max_pool_connections=64),
     )
 
     def name_the_owner(params: dict[str, Any], **_: Any) -> None:
