@@ -6,7 +6,7 @@ import { after, afterEach, before, beforeEach, test } from "node:test";
 import { render, waitFor } from "./dom.mjs";
 import { startFakeServer } from "./fake-server.mjs";
 
-const { createElement: h } = await import("react");
+const { StrictMode, createElement: h } = await import("react");
 const { QueryClient, QueryClientProvider, useQuery } = await import("@tanstack/react-query");
 const { WebSocket } = await import("ws");
 const {
@@ -99,6 +99,14 @@ test("one connection per app, at NEXT_PUBLIC_WS_URL with the token callback's to
   await waitFor(() => mounted.container.textContent === "open 2open 2", "both status lines to show open");
   assert.equal(server.sockets.size, 1);
   assert.deepEqual(server.tokens.slice(tokensBefore), ["token-1"]);
+});
+
+test("in StrictMode (Next.js in development: effects run twice) one connection stays open", async () => {
+  mounted = await render(h(StrictMode, null, app(h(StatusLine))));
+  await waitFor(() => mounted.container.textContent === "open 2", "the status line to show open");
+  await waitFor(() => server.sockets.size === 1, "the first, discarded connection to close");
+  // The UI follows the connection that stayed, not the one StrictMode's cleanup closed.
+  assert.equal(mounted.container.textContent, "open 2");
 });
 
 test("status and presence reach the UI", async () => {
