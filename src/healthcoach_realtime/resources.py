@@ -65,16 +65,22 @@ EVENT_ID_EXPRESSION = '{% $events.SystemMetadata."aws:EventId" %}'
 class DataTable:
     """A business data table whose DynamoDB stream the stream bridge turns into domain events.
 
-    ``record`` is the event-type prefix (``foodLog`` -> ``foodLogCreated`` ...). A table with no
-    sort key (``id_attribute`` empty) holds one item per user, like the health profile.
+    ``record`` is the event family, the event types' prefix (``foodLog`` -> ``foodLogCreated``
+    ...). ``user_attribute`` holds the user id; ``id_attribute`` the item id, which becomes
+    ``data.id`` (empty for a one-item-per-user table, like the health profile). ``renames``
+    maps the table's attribute names to the schema's, e.g. ``(("kcal", "calories"),)``: an
+    existing app's table is described here rather than reshaped (``table_mapping`` reads it
+    from the deploy configuration).
     """
 
     name: str
     record: str
     user_attribute: str = "userId"
     id_attribute: str = "id"
+    renames: tuple[tuple[str, str], ...] = ()
 
 
+# The tables' shapes when the deploy configuration gives a stream ARN and nothing else.
 DATA_TABLES: tuple[DataTable, ...] = (
     DataTable(name="healthcoach_food_logs", record="foodLog"),
     DataTable(name="healthcoach_exercise_logs", record="exerciseLog"),

@@ -6,18 +6,22 @@ becomes one event, checked and sent exactly as ``emit_many`` does (``build_entry
 the whole batch). Like every producer, it publishes with ``EventGroupId`` = the user and
 ``DeduplicationId`` = ``stream-<record eventID>``: a user's changes reach the browser in the
 order the stream holds them (DynamoDB's write order per item), and a retried batch repeats
-nothing. Mapping:
+nothing. Which tables, and how their items read, is configuration (``table_mapping``):
 
-- ``INSERT`` -> ``<record>Created``, ``MODIFY`` -> ``<record>Updated`` (data: the new image),
-  ``REMOVE`` -> ``<record>Deleted`` with data ``{"id": ...}``;
-- a one-item-per-user table (the health profile, no id attribute): ``INSERT``/``MODIFY`` ->
-  ``healthProfileUpdated``; ``REMOVE`` sends nothing, as the catalogue has no profile deletion.
+- ``INSERT`` -> ``<family>Created``, ``MODIFY`` -> ``<family>Updated`` (data: the new image),
+  ``REMOVE`` -> ``<family>Deleted`` with data ``{"id": ...}``, a TTL expiry included (the item
+  is gone from the app's table, so it goes from the browser's view too);
+- a family without created and deleted types (the health profile, one item per user):
+  ``INSERT``/``MODIFY`` -> ``healthProfileUpdated``; ``REMOVE`` sends nothing.
 
-Images are deserialized (numbers become int or float) and lose the user attribute, which
-becomes ``userId``. A record of an unknown table, or whose item is not a valid event, is
-logged, counted and dead-lettered, never silently dropped. When the bus keeps refusing,
-the first refused record's ``SequenceNumber`` is reported (``ReportBatchItemFailures``) and
-Lambda retries from there: delivery is at least once.
+Images are deserialized (numbers become int or float); the user attribute becomes the event's
+``userId``, the id attribute ``data.id``, renamed attributes take the schema's names, and the
+result is projected onto the event's schema (``schema_projection``): an attribute the schema
+does not declare never reaches the bus, the history or a browser. Those left out are counted
+(metric ``DroppedAttributes``), never logged. A record of an unknown table, or whose projected
+item is still not a valid event, is logged, counted and dead-lettered, never silently dropped.
+When the bus keeps refusing, the first refused record's ``SequenceNumber`` is reported
+(``ReportBatchItemFailures``) and Lambda retries from there: delivery is at least once.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from healthcoach_realtime.emitter import DomainEvent, build_entry, put_entries
 from healthcoach_realtime.exceptions import EmitError, InvalidEventError
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.resources import DATA_TABLES, DataTable
+from healthcoach_realtime.schema_projection import project_data
+from healthcoach_realtime.table_mapping import family_types
 
 if TYPE_CHECKING:
     from mypy_boto3_eventbridgev2 import EventBridgeV2Client
@@ -45,7 +51,16 @@ if TYPE_CHECKING:
 
     from healthcoach_realtime.dead_letters import DeadLetterQueue
 
-__all__ = ["InvalidStreamRecord", "bridge_stream_batch", "event_from_record", "plain_image", "table_name_of"]
+__all__ = [
+    "BridgedRecord",
+    "InvalidStreamRecord",
+    "bridge_record",
+    "bridge_stream_batch",
+    "event_from_record",
+    "plain_image",
+    "schema_names",
+    "table_name_of",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,14 @@ class InvalidStreamRecord:
     """A stream record that cannot become an event; ``reason`` names ids and rules, never data."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class BridgedRecord:
+    """The event of one stream record, and how many attributes its schema left out of it."""
+
+    event: DomainEvent
+    dropped: int = 0
 
 
 def table_name_of(record: Mapping[str, Any]) -> str:
@@ -89,22 +112,46 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def event_from_record(
+def schema_names(item: Mapping[str, Any], table: DataTable) -> tuple[dict[str, Any], int]:
+    """The item under the schema's names (id attribute -> ``id``, then ``table.renames``), and
+    how many attributes were left out: one that keeps its name but is named like a rename's
+    target (another system's ``id``, say) is not the configured one, so it never reaches ``data``.
+    """
+    targets = dict(table.renames)
+    if table.id_attribute:
+        targets[table.id_attribute] = "id"
+    reserved = set(targets.values())
+    renamed = {targets[name]: value for name, value in item.items() if name in targets}
+    collisions = 0
+    for name, value in item.items():
+        if name in targets:
+            continue
+        if name in reserved:
+            collisions += 1
+        else:
+            renamed[name] = value
+    return renamed, collisions
+
+
+def bridge_record(
     record: Mapping[str, Any], tables: Sequence[DataTable] = DATA_TABLES
-) -> DomainEvent | InvalidStreamRecord | None:
-    """The domain event of one stream record; ``None`` for a profile removal (nothing to send)."""
+) -> BridgedRecord | InvalidStreamRecord | None:
+    """The event of one stream record; ``None`` when its family has no event for the change."""
     name = table_name_of(record)
     table = next((t for t in tables if t.name == name), None)
     if table is None:
         return InvalidStreamRecord(f"record of unknown table {name[:255]!r}")
     change = record.get("eventName")
-    if change == "REMOVE" and not table.id_attribute:
-        return None
     if change not in ("INSERT", "MODIFY", "REMOVE"):
         return InvalidStreamRecord(f"unknown eventName {str(change)[:50]!r}")
+    types = family_types(table.record)
+    if change == "REMOVE" and types.deleted is None:
+        return None
     stream = record.get("dynamodb")
-    image_name = "Keys" if change == "REMOVE" else "NewImage"
-    image = stream.get(image_name) if isinstance(stream, Mapping) else None
+    stream = stream if isinstance(stream, Mapping) else {}
+    # A removal's old image has the user and id even when they are not the table's keys.
+    image_name = "NewImage" if change != "REMOVE" else "OldImage" if "OldImage" in stream else "Keys"
+    image = stream.get(image_name)
     if not isinstance(image, dict):
         return InvalidStreamRecord(
             f"{change} record without {image_name} (stream view must include new images)"
@@ -120,13 +167,21 @@ def event_from_record(
     # The stream record's id is the same on every retry of its batch: one event, not two.
     record_id = record.get("eventID")
     event_id = f"stream-{record_id}"[:128] if isinstance(record_id, str) and record_id else None
-    if change == "REMOVE":
+    if change == "REMOVE" and types.deleted is not None:
         data = {"id": item.get(table.id_attribute)}
-        return DomainEvent(user_id, f"{table.record}Deleted", data, event_id)
-    if not table.id_attribute:
-        return DomainEvent(user_id, f"{table.record}Updated", item, event_id)
-    kind = "Created" if change == "INSERT" else "Updated"
-    return DomainEvent(user_id, f"{table.record}{kind}", item, event_id)
+        return BridgedRecord(DomainEvent(user_id, types.deleted, data, event_id))
+    event_type = types.created if change == "INSERT" and types.created else types.updated
+    named, collisions = schema_names(item, table)
+    projected, dropped = project_data(event_type, named)
+    return BridgedRecord(DomainEvent(user_id, event_type, projected, event_id), collisions + dropped)
+
+
+def event_from_record(
+    record: Mapping[str, Any], tables: Sequence[DataTable] = DATA_TABLES
+) -> DomainEvent | InvalidStreamRecord | None:
+    """``bridge_record``'s event alone: what reaches the bus for this record."""
+    bridged = bridge_record(record, tables)
+    return bridged.event if isinstance(bridged, BridgedRecord) else bridged
 
 
 def bridge_stream_batch(
@@ -143,15 +198,18 @@ def bridge_stream_batch(
     entries: list[PutEventsRequestEntryTypeDef] = []
     entry_positions: list[int] = []
     failed_positions: list[int] = []
-    invalid = 0
+    invalid = dropped = 0
     for position, record in enumerate(records):
-        mapped = event_from_record(record, tables)
+        mapped = bridge_record(record, tables)
         if mapped is None:
-            logger.debug("profile removal: no event", extra={"event_id": record.get("eventID")})
+            logger.debug(
+                "removal without an event type: none sent", extra={"event_id": record.get("eventID")}
+            )
             continue
-        if isinstance(mapped, DomainEvent):
+        if isinstance(mapped, BridgedRecord):
+            dropped += mapped.dropped
             try:
-                entries.append(build_entry(mapped))
+                entries.append(build_entry(mapped.event))
                 entry_positions.append(position)
                 continue
             except InvalidEventError as exc:
@@ -174,8 +232,16 @@ def bridge_stream_batch(
         emitted = len(entries) - len(refused)
     metrics.add_metric(name=MetricName.EVENTS_EMITTED, unit=MetricUnit.Count, value=emitted)
     metrics.add_metric(name=MetricName.INVALID_EVENTS, unit=MetricUnit.Count, value=invalid)
+    # How many, never which values: the attributes were left out because they are the app's own.
+    metrics.add_metric(name=MetricName.DROPPED_ATTRIBUTES, unit=MetricUnit.Count, value=dropped)
     logger.info(
-        "stream batch bridged", extra={"records": len(records), "emitted": emitted, "invalid": invalid}
+        "stream batch bridged",
+        extra={
+            "records": len(records),
+            "emitted": emitted,
+            "invalid": invalid,
+            "dropped_attributes": dropped,
+        },
     )
     if not failed_positions:
         return {"batchItemFailures": []}

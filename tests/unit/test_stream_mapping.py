@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from healthcoach_realtime.emitter import DomainEvent
+from healthcoach_realtime.resources import DataTable
 from healthcoach_realtime.stream_bridge import (
+    BridgedRecord,
     InvalidStreamRecord,
+    bridge_record,
     event_from_record,
     plain_image,
+    schema_names,
     table_name_of,
 )
 
@@ -56,7 +60,10 @@ def test_the_event_id_is_the_stream_records_so_a_retried_batch_repeats_it() -> N
     )
     events = [e for e in (first, again, other) if isinstance(e, DomainEvent)]
     assert len(events) == 3
-    assert (first.event_id == again.event_id, first.event_id == other.event_id) == (True, False)
+    assert (events[0].event_id == events[1].event_id, events[0].event_id == events[2].event_id) == (
+        True,
+        False,
+    )
 
 
 def test_modify_becomes_updated_with_the_new_image() -> None:
@@ -136,3 +143,86 @@ def test_images_become_plain_json_values() -> None:
         "m": {"x": 0.25},
     }
     assert json.loads(json.dumps(plain_image(image))) == plain_image(image)
+
+
+# An existing app's table: its own name, keys and attribute names, and attributes of its own.
+APP_FOOD = DataTable(
+    name="FoodEntries-prod",
+    record="foodLog",
+    user_attribute="ownerSub",
+    id_attribute="entryId",
+    renames=(("kcal", "calories"), ("title", "name")),
+)
+APP_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/FoodEntries-prod/stream/2026-11-29T07:00:00.000"
+
+
+def app_record(event_name: str, **images: dict[str, Any]) -> dict[str, Any]:
+    """A stream record of APP_FOOD (keys ``pk``/``sk``: the user and entry are plain attributes)."""
+    keys = {"pk": {"S": "OWNER#user-a"}, "sk": {"S": "FOOD#e1"}}
+    return {
+        "eventID": "app-1",
+        "eventName": event_name,
+        "eventSourceARN": APP_ARN,
+        "dynamodb": {"Keys": keys, "SequenceNumber": "1", **images},
+    }
+
+
+APP_ITEM = {
+    "pk": {"S": "OWNER#user-a"},
+    "sk": {"S": "FOOD#e1"},
+    "ownerSub": {"S": "user-a"},
+    "entryId": {"S": "e1"},
+    "title": {"S": "Porridge"},
+    "kcal": {"N": "310"},
+    "mealType": {"S": "breakfast"},
+    "auditUser": {"S": "ops@example.com"},
+    "isFlagged": {"BOOL": False},
+    "id": {"S": "legacy-9"},
+}
+
+
+def test_an_apps_item_reaches_the_bus_under_the_schemas_names_only() -> None:
+    """User and id attributes, renames, then the schema: keys, audit fields, flags and another
+    system's ``id`` are left out and counted."""
+    bridged = bridge_record(app_record("INSERT", NewImage=APP_ITEM), [APP_FOOD])
+    assert bridged == BridgedRecord(
+        DomainEvent(
+            "user-a",
+            "foodLogCreated",
+            {"id": "e1", "name": "Porridge", "calories": 310, "mealType": "breakfast"},
+            event_id="stream-app-1",
+        ),
+        dropped=5,
+    )
+
+
+def test_a_removal_takes_user_and_id_from_the_old_image() -> None:
+    """When the user and id are not the table's keys, the old image still has them."""
+    bridged = bridge_record(app_record("REMOVE", OldImage=APP_ITEM), [APP_FOOD])
+    assert isinstance(bridged, BridgedRecord)
+    assert bridged.event == DomainEvent("user-a", "foodLogDeleted", {"id": "e1"}, event_id="stream-app-1")
+
+
+def test_a_ttl_expiry_is_a_deletion_like_any_other() -> None:
+    """DynamoDB's own TTL removal (userIdentity dynamodb.amazonaws.com) -> foodLogDeleted."""
+    record = sample(2)
+    record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    event = event_from_record(record)
+    assert isinstance(event, DomainEvent)
+    assert (event.type, event.data) == ("foodLogDeleted", {"id": "f1"})
+
+
+def test_our_tables_lose_undeclared_attributes_too() -> None:
+    """The default mapping projects as well: an internal attribute never reaches the event."""
+    record = sample(0)
+    record["dynamodb"]["NewImage"]["reviewedBy"] = {"S": "staff-7"}
+    bridged = bridge_record(record)
+    assert isinstance(bridged, BridgedRecord)
+    assert "reviewedBy" not in bridged.event.data
+    assert bridged.dropped == 1
+
+
+def test_schema_names_rename_and_reserve_the_targets() -> None:
+    """A renamed attribute takes its target's name; a same-named plain attribute is left out."""
+    item = {"entryId": "e1", "kcal": 5, "calories": 9, "notes": "n"}
+    assert schema_names(item, APP_FOOD) == ({"id": "e1", "calories": 5, "notes": "n"}, 1)
