@@ -26,6 +26,9 @@
 //   refetch, `onResync`). Replayed and live frames can interleave at the seam, so repeats are
 //   dropped by `id`, never by comparing seqs.
 // - API Gateway closes a connection idle for 10 minutes: a quiet client sends `{"action": "ping"}`.
+// - The server posts nothing to a session past its token's `exp`, and closes it within a minute.
+//   So ahead of `exp` the client sends `{"action": "auth", "token": await getToken()}` on the open
+//   socket; the answer `{"type": "authorized", "exp"}` sets the next refresh (`refreshDelay`).
 
 /** The subprotocol that tells the server the second offered value is the token. */
 export const SUBPROTOCOL = "healthcoach.v1";
@@ -73,6 +76,42 @@ export const PING_WHEN_IDLE = Object.freeze({
   onIdle: (/** @type {RealtimeClient} */ client) => client.send({ action: "ping" }),
 });
 
+/** Refresh the session this long before its token's `exp` (or half-way there, if later). */
+const REFRESH_AHEAD_MS = 60 * 1000;
+const MIN_REFRESH_DELAY_MS = 1000;
+
+/**
+ * The `exp` claim (epoch seconds) of a JWT, read without verifying it (only to time the refresh:
+ * the server verifies); `undefined` when `token` is not a JWT with a numeric `exp`.
+ * @param {string} token
+ * @returns {number | undefined}
+ */
+function tokenExpiry(token) {
+  const payload = typeof token === "string" ? token.split(".")[1] : undefined;
+  if (!payload) return undefined;
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const exp = JSON.parse(json).exp;
+    return typeof exp === "number" && Number.isFinite(exp) ? exp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How long to wait before refreshing a session that ends at `expSeconds`: until `aheadMs` before
+ * it, or half-way there if that is later (a short token is not refreshed at once), never less
+ * than a second (a token callback that keeps returning the same token cannot spin).
+ * @param {number} expSeconds
+ * @param {number} nowMs
+ * @param {number} [aheadMs]
+ * @returns {number} milliseconds
+ */
+function refreshDelay(expSeconds, nowMs, aheadMs = REFRESH_AHEAD_MS) {
+  const remaining = expSeconds * 1000 - nowMs;
+  return Math.max(remaining - aheadMs, remaining / 2, MIN_REFRESH_DELAY_MS);
+}
+
 /** @typedef {"idle" | "connecting" | "open" | "reconnecting" | "closed"} Status */
 
 /**
@@ -114,6 +153,8 @@ export const PING_WHEN_IDLE = Object.freeze({
  * @property {number} [lastSeq]  restore the resume point from storage
  * @property {boolean} [resume=true]  send `{"action": "resume", "since": lastSeq}` on every open
  * @property {IdleHook | null} [idle=PING_WHEN_IDLE]  `null`: never ping
+ * @property {number | null} [refreshAheadMs=60000]  send `{"action": "auth"}` with a
+ *   fresh `getToken()` this long before the session's `exp`; `null`: never (reconnect instead)
  * @property {(event: {code: number, reason: string}) => boolean} [shouldReconnect]  default: always
  * @property {typeof WebSocket} [WebSocket]  the implementation (default `globalThis.WebSocket`)
  * @property {() => number} [random]  in [0, 1) (default `Math.random`); tests pin it
@@ -208,7 +249,8 @@ export class RealtimeClient {
     /** @private @type {WebSocket | null} */ this.socket = null;
     /** @private */ this.wanted = false;
     /** @private */ this.generation = 0;
-    /** @private */ this.timers = { retry: 0, stable: 0, idle: 0 };
+    /** @private */ this.timers = { retry: 0, stable: 0, idle: 0, refresh: 0 };
+    /** @private @type {number | undefined} */ this.sessionExp = undefined;
     /** @private @type {number | undefined} */ this.seq = options.lastSeq;
     /** @type {Status} */ this.status = "idle";
     /** Failed attempts in a row. */
@@ -218,6 +260,11 @@ export class RealtimeClient {
   /** The highest `seq` received so far, to resume from after a reconnect (persist it if you like). */
   get lastSeq() {
     return this.seq;
+  }
+
+  /** When the open session ends (its token's `exp`, epoch seconds; moved on by each refresh). */
+  get expiresAt() {
+    return this.sessionExp;
   }
 
   /**
@@ -368,6 +415,8 @@ export class RealtimeClient {
       // $connect cannot post to the connection it opens: ask for the count once open.
       if (this.presenceListeners.size > 0) this.send({ action: "presence" });
       this.armIdle();
+      this.sessionExp = tokenExpiry(token);
+      this.armRefresh(generation);
     };
     socket.onmessage = (message) => {
       if (generation !== this.generation) return;
@@ -406,6 +455,9 @@ export class RealtimeClient {
       for (const callback of this.resyncListeners) this.call(callback, frame.latestSeq);
     } else if (frame.type === "presence" && typeof frame.connections === "number") {
       for (const callback of this.presenceListeners) this.call(callback, frame.connections);
+    } else if (frame.type === "authorized" && typeof frame.exp === "number") {
+      this.sessionExp = frame.exp;
+      this.armRefresh(this.generation);
     } else if (frame.type === "error") {
       this.report(new Error(`server: ${String(frame.message)}`));
     }
@@ -441,11 +493,35 @@ export class RealtimeClient {
     }, idle.afterMs);
   }
 
+  /** @private @param {number} generation */
+  armRefresh(generation) {
+    clearTimeout(this.timers.refresh);
+    const aheadMs = this.options.refreshAheadMs === undefined ? REFRESH_AHEAD_MS : this.options.refreshAheadMs;
+    if (aheadMs === null || this.sessionExp === undefined) return;
+    this.timers.refresh = setTimeout(() => {
+      void this.refresh(generation);
+    }, refreshDelay(this.sessionExp, Date.now(), aheadMs));
+  }
+
+  /** @private @param {number} generation */
+  async refresh(generation) {
+    let token;
+    try {
+      token = await this.options.getToken();
+    } catch (error) {
+      if (generation === this.generation) this.report(error);
+      return;
+    }
+    // The answer (`authorized`, or an `error` to onError) arms the next refresh.
+    if (generation === this.generation) this.send({ action: "auth", token });
+  }
+
   /** @private */
   clearTimers() {
     clearTimeout(this.timers.retry);
     clearTimeout(this.timers.stable);
     clearTimeout(this.timers.idle);
+    clearTimeout(this.timers.refresh);
   }
 
   /** @private @param {StatusChange} change */

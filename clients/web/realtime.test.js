@@ -305,3 +305,84 @@ test("resumed and authorized frames reach onControl, never onAny", async () => {
   assert.deepEqual([any, client.lastSeq], [[], 4]);
   client.close();
 });
+
+/** A JWT-shaped token whose payload has `exp` (the client reads it only to time the refresh). */
+function jwtWith(exp) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  return `${part({ alg: "RS256", kid: "k" })}.${part({ sub: "u1", exp })}.signature`;
+}
+
+test("the session's end is the token's exp, and nothing for a token that is not a JWT", async () => {
+  const jwt = makeClient({ getToken: () => jwtWith(1767225600), refreshAheadMs: null });
+  jwt.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  assert.equal(jwt.expiresAt, 1767225600);
+  jwt.close();
+  const opaque = makeClient({ refreshAheadMs: null });
+  opaque.connect();
+  await tick();
+  FakeSocket.made[0].open();
+  assert.equal(opaque.expiresAt, undefined);
+  opaque.close();
+});
+
+test("a minute before exp it sends auth with a fresh token; authorized moves the next refresh on", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000_000_000 });
+  const start = 1_000_000_000;
+  const tokens = [jwtWith(start + 120), jwtWith(start + 3600)];
+  const client = makeClient({ getToken: () => tokens.shift(), idle: null });
+  client.connect();
+  await Promise.resolve();
+  FakeSocket.made[0].open();
+  assert.equal(client.expiresAt, start + 120);
+  t.mock.timers.tick(59_999);
+  assert.deepEqual(FakeSocket.made[0].sent, []);
+  t.mock.timers.tick(1);
+  await Promise.resolve();
+  assert.deepEqual(JSON.parse(FakeSocket.made[0].sent[0]), { action: "auth", token: jwtWith(start + 3600) });
+  FakeSocket.made[0].message({ type: "authorized", exp: start + 3600 });
+  assert.equal(client.expiresAt, start + 3600);
+  t.mock.timers.tick(3_000_000);
+  assert.equal(FakeSocket.made[0].sent.length, 1);
+  client.close();
+});
+
+test("refreshAheadMs: null never refreshes; a closed client never refreshes", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000_000_000 });
+  const never = makeClient({ getToken: () => jwtWith(1_000_000_010), refreshAheadMs: null });
+  never.connect();
+  await Promise.resolve();
+  FakeSocket.made[0].open();
+  t.mock.timers.tick(20_000);
+  assert.deepEqual(FakeSocket.made[0].sent, []);
+  never.close();
+  const closed = makeClient({ getToken: () => jwtWith(1_000_000_010) });
+  closed.connect();
+  await Promise.resolve();
+  FakeSocket.made[0].open();
+  closed.close();
+  t.mock.timers.tick(20_000);
+  assert.deepEqual(FakeSocket.made[0].sent, []);
+});
+
+test("a short token is refreshed half-way, never sooner than a second after the last answer", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000_000_000 });
+  const client = makeClient({ getToken: () => jwtWith(1_000_000_020), idle: null });
+  client.connect();
+  await Promise.resolve();
+  FakeSocket.made[0].open();
+  t.mock.timers.tick(9_999);
+  assert.deepEqual(FakeSocket.made[0].sent, []);
+  t.mock.timers.tick(1);
+  await Promise.resolve();
+  assert.equal(FakeSocket.made[0].sent.length, 1);
+  // The same token again (the auth library had not renewed it yet): the next try halves what is left.
+  FakeSocket.made[0].message({ type: "authorized", exp: 1_000_000_020 });
+  t.mock.timers.tick(4_999);
+  assert.equal(FakeSocket.made[0].sent.length, 1);
+  t.mock.timers.tick(1);
+  await Promise.resolve();
+  assert.equal(FakeSocket.made[0].sent.length, 2);
+  client.close();
+});
