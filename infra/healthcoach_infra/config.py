@@ -8,13 +8,13 @@ set it, rather than a deploy that fails half-way (or a ``$connect`` that rejects
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from healthcoach_realtime.resources import BUS_RETENTION_DAYS, DATA_TABLES
+from healthcoach_realtime.resources import BUS_RETENTION_DAYS
+from healthcoach_realtime.table_mapping import TableSource, mapping_env_problem, parse_table_sources
 
 __all__ = ["CONTEXT_KEYS", "DeployConfig", "DeployConfigError", "Setting"]
 
@@ -40,7 +40,9 @@ STAGE = Setting("stage", "STAGE_NAME", "API stage name, e.g. prod")
 USER_POOL_ID = Setting("userPoolId", "USER_POOL_ID", "Cognito user pool id, e.g. us-east-1_AbC123xyz")
 USER_POOL_CLIENT_ID = Setting("userPoolClientId", "USER_POOL_CLIENT_ID", "Cognito app client id")
 DATA_TABLE_STREAMS = Setting(
-    "dataTableStreamArns", "DATA_TABLE_STREAM_ARNS", "JSON object: data table name -> stream ARN"
+    "dataTableStreamArns",
+    "DATA_TABLE_STREAM_ARNS",
+    "JSON object: data table name -> stream ARN, or -> {streamArn, family, userAttribute, ...}",
 )
 ALARM_EMAIL = Setting("alarmEmail", "ALARM_EMAIL", "address subscribed to the alarm topic")
 API_GATEWAY_LOG_ROLE = Setting(
@@ -68,9 +70,6 @@ RETENTION_DAYS_RANGE = range(1, 366)
 _STAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _USER_POOL_ID = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9A-Za-z]+$")
 _CLIENT_ID = re.compile(r"^[\w+]{1,128}$")
-_STREAM_ARN = re.compile(
-    r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/(?P<table>[A-Za-z0-9_.-]{3,255})/stream/\S+$"
-)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -81,12 +80,17 @@ class DeployConfig:
     stage: str
     user_pool_id: str
     user_pool_client_id: str
-    # data table name -> DynamoDB stream ARN; tables left out get no stream bridge mapping.
-    data_table_streams: Mapping[str, str] = field(default_factory=dict)
+    # The data tables the stream bridge reads: each one's stream ARN and mapping (table_mapping).
+    data_tables: tuple[TableSource, ...] = ()
     alarm_email: str = ""
     create_api_gateway_log_role: bool = True
     # How long the bus keeps events: the window in which an undelivered event can be redriven.
     bus_retention_days: int = BUS_RETENTION_DAYS
+
+    @property
+    def data_table_streams(self) -> dict[str, str]:
+        """Data table name -> DynamoDB stream ARN: one event source of the stream bridge each."""
+        return {source.table.name: source.stream_arn for source in self.data_tables}
 
     @property
     def user_pool_region(self) -> str:
@@ -115,7 +119,7 @@ class DeployConfig:
         stage = required(STAGE, _STAGE)
         user_pool_id = required(USER_POOL_ID, _USER_POOL_ID)
         client_id = required(USER_POOL_CLIENT_ID, _CLIENT_ID)
-        streams = _stream_arns(read(DATA_TABLE_STREAMS), problems.append)
+        data_tables = _data_tables(read(DATA_TABLE_STREAMS), problems.append)
         alarm_email = str(read(ALARM_EMAIL)).strip()
         if alarm_email and not _EMAIL.match(alarm_email):
             problems.append(f"malformed {ALARM_EMAIL.meaning}: {alarm_email!r} (from {ALARM_EMAIL.where()})")
@@ -123,36 +127,19 @@ class DeployConfig:
         retention = _retention_days(read(BUS_RETENTION), problems.append)
         if problems:
             raise DeployConfigError("deployment configuration:\n  - " + "\n  - ".join(problems))
-        return cls(stage, user_pool_id, client_id, streams, alarm_email, log_role, retention)
+        return cls(stage, user_pool_id, client_id, data_tables, alarm_email, log_role, retention)
 
 
-def _stream_arns(raw: Any, problem: Callable[[str], None]) -> dict[str, str]:
-    """Parse and check the table -> stream ARN map (a JSON string from env, a dict from cdk.json)."""
-    if raw in (None, ""):
-        return {}
-    where = DATA_TABLE_STREAMS.where()
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            problem(f"{DATA_TABLE_STREAMS.meaning} is not valid JSON (from {where})")
-            return {}
-    if not isinstance(raw, Mapping):
-        problem(f"{DATA_TABLE_STREAMS.meaning} must be a JSON object (from {where})")
-        return {}
-    known = {table.name for table in DATA_TABLES}
-    streams: dict[str, str] = {}
-    for table, arn in raw.items():
-        match = _STREAM_ARN.match(str(arn))
-        if table not in known:
-            problem(f"unknown data table {table!r} in {where}; known: {', '.join(sorted(known))}")
-        elif match is None:
-            problem(f"malformed stream ARN for {table}: {arn!r} (from {where})")
-        elif match["table"] != table:
-            problem(f"the stream ARN given for {table} belongs to table {match['table']!r} (from {where})")
-        else:
-            streams[str(table)] = str(arn)
-    return streams
+def _data_tables(raw: Any, problem: Callable[[str], None]) -> tuple[TableSource, ...]:
+    """The data tables and their mappings (a JSON string from env, an object from cdk.json), each
+    with its stream; and whether the mapping fits in the stream bridge's environment."""
+    sources, problems = parse_table_sources(raw, where=DATA_TABLE_STREAMS.where(), require_stream_arn=True)
+    for text in problems:
+        problem(text)
+    too_big = mapping_env_problem(source.table for source in sources)
+    if too_big:
+        problem(f"{too_big} (from {DATA_TABLE_STREAMS.where()})")
+    return sources
 
 
 def _retention_days(raw: Any, problem: Callable[[str], None]) -> int:

@@ -20,6 +20,7 @@ from healthcoach_infra.schema_registry import EventSchemaRegistry
 from healthcoach_infra.websocket_api import RealtimeWebSocketApi
 from healthcoach_realtime.observability import service_name
 from healthcoach_realtime.settings import DEFAULT_HISTORY_TTL_SECONDS
+from healthcoach_realtime.table_mapping import MAPPING_ENV, encode_tables
 
 __all__ = ["DISPATCHER_MAX_CONCURRENCY", "HealthCoachRealtimeStack"]
 
@@ -93,6 +94,8 @@ class HealthCoachRealtimeStack(cdk.Stack):
                 "EVENT_BUS_ARN": self.pipeline.bus_arn,
                 "EVENT_BUS_NAME": self.pipeline.bus_name,
                 "DEAD_LETTER_QUEUE_URL": self.pipeline.stream_bridge_failures.queue_url,
+                # Which tables, and how their items map to events (checked to fit at synth).
+                MAPPING_ENV: encode_tables(source.table for source in config.data_tables),
             },
         )
 

@@ -6,17 +6,26 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
 from healthcoach_infra.config import DeployConfig, DeployConfigError
-from healthcoach_realtime.resources import BUS_RETENTION_DAYS
+from healthcoach_realtime.resources import BUS_RETENTION_DAYS, DATA_TABLES, DataTable
 from tests.infra.conftest import REPO_ROOT
 
 GOOD = {"stage": "prod", "userPoolId": "us-east-1_AbC123xyz", "userPoolClientId": "abc123"}
 FOOD_STREAM = (
     "arn:aws:dynamodb:us-east-1:123456789012:table/healthcoach_food_logs/stream/2025-01-01T00:00:00.000"
 )
+APP_STREAM = FOOD_STREAM.replace("healthcoach_food_logs", "FoodEntries-prod")
+APP_FOOD: dict[str, Any] = {
+    "streamArn": APP_STREAM,
+    "family": "foodLog",
+    "userAttribute": "ownerSub",
+    "idAttribute": "entryId",
+    "renames": {"kcal": "calories", "title": "name"},
+}
 
 
 def test_missing_values_are_named_with_their_context_keys_and_env_vars() -> None:
@@ -63,6 +72,7 @@ def test_stream_arns_are_read_from_json_in_the_environment() -> None:
     env = {"DATA_TABLE_STREAM_ARNS": json.dumps({"healthcoach_food_logs": FOOD_STREAM})}
     config = DeployConfig.from_sources(GOOD, env)
     assert config.data_table_streams == {"healthcoach_food_logs": FOOD_STREAM}
+    assert [source.table for source in config.data_tables] == [DATA_TABLES[0]]
 
 
 def test_a_stream_arn_of_another_table_is_refused() -> None:
@@ -72,10 +82,61 @@ def test_a_stream_arn_of_another_table_is_refused() -> None:
         DeployConfig.from_sources({**GOOD, "dataTableStreamArns": streams}, {})
 
 
-def test_an_unknown_data_table_is_refused() -> None:
-    """Only the tables of ``resources.DATA_TABLES`` have a stream bridge."""
+def test_a_table_that_is_none_of_ours_needs_its_mapping() -> None:
+    """A bare stream ARN stands for one of our tables only: another table must name its family."""
     streams = {"healthcoach_sleep_logs": FOOD_STREAM.replace("food_logs", "sleep_logs")}
-    with pytest.raises(DeployConfigError, match="unknown data table 'healthcoach_sleep_logs'"):
+    with pytest.raises(DeployConfigError, match="data table 'healthcoach_sleep_logs': family missing"):
+        DeployConfig.from_sources({**GOOD, "dataTableStreamArns": streams}, {})
+
+
+def test_an_existing_apps_tables_are_mapped_by_configuration() -> None:
+    """An object entry gives the family, the user and id attributes and renames (README's example)."""
+    streams = {"FoodEntries-prod": APP_FOOD, "healthcoach_food_logs": FOOD_STREAM}
+    config = DeployConfig.from_sources({**GOOD, "dataTableStreamArns": streams}, {})
+    app, ours = (source.table for source in config.data_tables)
+    assert app == DataTable(
+        name="FoodEntries-prod",
+        record="foodLog",
+        user_attribute="ownerSub",
+        id_attribute="entryId",
+        renames=(("kcal", "calories"), ("title", "name")),
+    )
+    assert ours == DATA_TABLES[0]
+    assert config.data_table_streams["FoodEntries-prod"] == APP_STREAM
+
+
+def test_every_mapping_problem_is_reported_with_the_rest_of_the_config() -> None:
+    """A bad family, a rename to an undeclared property and a missing pool id: one error, all named."""
+    streams = {
+        "FoodEntries-prod": {**APP_FOOD, "renames": {"kcal": "energy"}},
+        "Workouts-prod": {
+            "streamArn": APP_STREAM.replace("FoodEntries", "Workouts"),
+            "family": "run",
+        },
+    }
+    with pytest.raises(DeployConfigError) as caught:
+        DeployConfig.from_sources(
+            {"stage": "prod", "userPoolClientId": "abc", "dataTableStreamArns": streams}, {}
+        )
+    message = str(caught.value)
+    assert "missing Cognito user pool id" in message
+    assert "data table 'FoodEntries-prod': rename 'kcal' -> 'energy': no such property" in message
+    assert "data table 'Workouts-prod': unknown family 'run'" in message
+    assert "dataTableStreamArns" in message
+
+
+def test_a_mapping_too_big_for_the_bridges_environment_stops_the_synth() -> None:
+    """Lambda's 4 KB of environment: a mapping that cannot fit is refused at synth, not at deploy."""
+    streams = {
+        f"Table{n:02d}-{'x' * 40}": {
+            "streamArn": FOOD_STREAM.replace("healthcoach_food_logs", f"Table{n:02d}-{'x' * 40}"),
+            "family": "foodLog",
+            "userAttribute": "ownerSub",
+            "idAttribute": "entryId",
+        }
+        for n in range(40)
+    }
+    with pytest.raises(DeployConfigError, match="more than 3072"):
         DeployConfig.from_sources({**GOOD, "dataTableStreamArns": streams}, {})
 
 
@@ -96,6 +157,31 @@ def test_the_entry_point_exits_with_the_message_and_no_traceback() -> None:
     )
     assert result.returncode == 2
     assert "missing Cognito user pool id" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_entry_point_refuses_a_bad_mapping_with_a_clear_message() -> None:
+    """``make synth`` with a mapping whose family is unknown: exit 2, the table and key named."""
+    env = {k: v for k, v in os.environ.items() if k != "DATA_TABLE_STREAM_ARNS"}
+    env.update(
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        STAGE_NAME="prod",
+        USER_POOL_ID="us-east-1_AbC123xyz",
+        USER_POOL_CLIENT_ID="abc123",
+        DATA_TABLE_STREAM_ARNS=json.dumps({"FoodEntries-prod": {**APP_FOOD, "family": "meals"}}),
+    )
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "infra" / "app.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "data table 'FoodEntries-prod': unknown family 'meals'" in result.stderr
+    assert "DATA_TABLE_STREAM_ARNS" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -9,8 +9,9 @@ import pytest
 from healthcoach_infra.functions import FUNCTIONS
 from healthcoach_realtime.dispatch.deliver import ATTEMPT_SECONDS
 from healthcoach_realtime.observability import NAMESPACE, service_name
-from healthcoach_realtime.resources import DISPATCH_VISIBILITY_TIMEOUT_SECONDS
+from healthcoach_realtime.resources import DATA_TABLES, DISPATCH_VISIBILITY_TIMEOUT_SECONDS
 from healthcoach_realtime.settings import DEFAULT_REDELIVERY_DELAY_MAX_SECONDS
+from healthcoach_realtime.table_mapping import decode_tables
 from tests.infra.conftest import CLIENT_ID, STAGE, USER_POOL_ID, Synthesized
 from tests.support.lambda_handlers import load_handler
 
@@ -134,15 +135,17 @@ def test_the_dispatcher_knows_table_management_endpoint_and_dlq(synthesized: Syn
 
 
 def test_the_stream_bridge_knows_the_bus_and_its_failure_queue(synthesized: Synthesized) -> None:
-    """stream_bridge: EVENT_BUS_ARN (what PutEvents takes: no lookup), EVENT_BUS_NAME and
-    DEAD_LETTER_QUEUE_URL (its own failure queue)."""
+    """stream_bridge: EVENT_BUS_ARN (what PutEvents takes: no lookup), EVENT_BUS_NAME,
+    DEAD_LETTER_QUEUE_URL (its own failure queue) and DATA_TABLE_MAPPINGS (the configured tables)."""
     env = _env(synthesized, "stream_bridge")
     pipeline = synthesized.stack.pipeline
     assert _app_env(synthesized, "stream_bridge") == {
         "EVENT_BUS_ARN",
         "EVENT_BUS_NAME",
         "DEAD_LETTER_QUEUE_URL",
+        "DATA_TABLE_MAPPINGS",
     }
+    assert decode_tables(env["DATA_TABLE_MAPPINGS"]) == DATA_TABLES
     assert env["EVENT_BUS_ARN"] == {
         "Fn::GetAtt": [synthesized.stack.get_logical_id(pipeline.bus), "EventBusArn"]
     }
