@@ -124,3 +124,34 @@ def test_invalid_data_shows_the_stacks_400(context: BrowserContext, local_stack:
     expect(result).to_contain_text("detail.data.calories")
     expect(result).to_contain_text("minimum")
     assert page.locator("#events li").count() == 0
+
+
+def test_the_session_expiry_shows_and_moves_on_with_each_refresh(
+    context: BrowserContext, local_stack: StackUrls
+) -> None:
+    """With 6-s tokens the page shows the token's expiry, refreshes on the open socket half-way
+    (status stays open), and the shown expiry moves later."""
+    page = context.new_page()
+    page.goto(f"{local_stack.base_url}/?user=demo-{uuid.uuid4().hex[:8]}&tokenLifetime=6")
+    expect(page.locator("#status")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
+    expiry = page.locator("#session-exp")
+    expect(expiry).not_to_have_attribute("data-exp", "", timeout=WAIT_MS)
+    first = int(expiry.get_attribute("data-exp") or "0")
+    expect(page.locator("#session-refresh")).not_to_have_attribute("data-refreshes", "0", timeout=WAIT_MS)
+    expect(expiry).not_to_have_attribute("data-exp", str(first), timeout=WAIT_MS)
+    assert int(expiry.get_attribute("data-exp") or "0") > first
+    expect(page.locator("#status")).to_have_attribute("data-status", "open")
+    expect(page.locator("#session-refresh")).to_contain_text("without reconnecting")
+
+
+def test_sign_out_everywhere_closes_the_other_tabs_of_the_user(
+    context: BrowserContext, local_stack: StackUrls
+) -> None:
+    """Sign out in one tab: the stack closes both tabs' sockets (it says 2), and this tab stops."""
+    user = f"demo-{uuid.uuid4().hex[:8]}"
+    first = _open_as(context, local_stack.base_url, user)
+    second = _open_as(context, local_stack.base_url, user)
+    first.locator("#sign-out").click()
+    expect(first.locator("#banner")).to_contain_text("2 connection(s) closed", timeout=WAIT_MS)
+    expect(first.locator("#status")).to_have_attribute("data-status", "closed")
+    second.close()  # it would reconnect: a demo token is always to be had

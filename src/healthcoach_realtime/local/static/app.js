@@ -15,6 +15,10 @@ const state = {
   client: null,
   user: "",
   count: 0,
+  /** Token refreshes answered `authorized` on this connection, and when the last one was. */
+  refreshes: 0,
+  /** @type {Date | null} */
+  refreshedAt: null,
 };
 
 async function requestJson(url, init) {
@@ -60,7 +64,8 @@ function connect(user) {
   const client = new RealtimeClient({
     url: state.config.wsUrl,
     getToken: async () => {
-      const url = `/local/issuer/token?user=${encodeURIComponent(user)}`;
+      const lifetime = $("#token-lifetime").value;
+      const url = `/local/issuer/token?user=${encodeURIComponent(user)}&expiresIn=${encodeURIComponent(lifetime)}`;
       const { ok, status, body } = await requestJson(url).catch((error) => {
         throw new Error(`the dev token issuer is unreachable (${error.message}): is hc-realtime dev running?`);
       });
@@ -77,8 +82,28 @@ function connect(user) {
   client.onError((error) => {
     if (state.client === client) showBanner(`Connection: ${error instanceof Error ? error.message : error}`);
   });
+  client.onControl((frame) => {
+    if (state.client !== client || frame.type !== "authorized") return;
+    state.refreshes += 1;
+    state.refreshedAt = new Date();
+    renderSession();
+  });
   state.client = client;
+  state.refreshes = 0;
+  state.refreshedAt = null;
   client.connect();
+}
+
+/** Sign-out as the app does it: the stack's disconnect_user closes every tab of the user. */
+async function signOut() {
+  const user = state.user;
+  const { ok, status, body } = await requestJson("/local/disconnect", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ userId: user }),
+  }).catch((error) => ({ ok: false, status: String(error.message ?? error), body: null }));
+  disconnect();
+  showBanner(ok ? `Signed ${user} out: ${body?.closed ?? 0} connection(s) closed` : `Sign-out failed (${status})`);
 }
 
 function disconnect() {
@@ -98,6 +123,25 @@ function renderStatus({ status, attempt, delayMs }) {
   pill.textContent = text ?? status;
   if (status === "open") showBanner("");
   $("#disconnect").disabled = status === "closed" || status === "idle";
+}
+
+/** The session's end (the token's exp, moved on by each refresh) and the refreshes so far. */
+function renderSession() {
+  const exp = state.client?.status === "open" ? state.client.expiresAt : undefined;
+  const expiry = $("#session-exp");
+  expiry.dataset.exp = exp === undefined ? "" : String(exp);
+  if (exp === undefined) {
+    expiry.textContent = "—";
+  } else {
+    const left = Math.round(exp - Date.now() / 1000);
+    const at = new Date(exp * 1000).toLocaleTimeString();
+    expiry.textContent = left > 0 ? `token expires ${at} · in ${left} s` : `token expired at ${at}`;
+  }
+  const refresh = $("#session-refresh");
+  refresh.dataset.refreshes = String(state.refreshes);
+  refresh.textContent = state.refreshedAt
+    ? `refreshed ${state.refreshes}× without reconnecting · last ${state.refreshedAt.toLocaleTimeString()}`
+    : "ahead of expiry, on the open socket";
 }
 
 // ---- events -----------------------------------------------------------------------------
@@ -238,6 +282,14 @@ async function start() {
     if (user) connect(user);
   });
   $("#disconnect").addEventListener("click", disconnect);
+  $("#sign-out").addEventListener("click", signOut);
+  const lifetime = new URLSearchParams(location.search).get("tokenLifetime");
+  if (lifetime && /^[0-9]+$/.test(lifetime)) {
+    const select = $("#token-lifetime");
+    if (![...select.options].some((option) => option.value === lifetime)) select.add(new Option(`${lifetime} s`, lifetime));
+    select.value = lifetime;
+  }
+  setInterval(renderSession, 1000);
   $("#clear").addEventListener("click", clearEvents);
   renderCount();
   connect(input.value);
