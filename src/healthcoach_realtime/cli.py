@@ -1,6 +1,6 @@
 """``hc-realtime``: run the local stack, and talk to a running one.
 
-    hc-realtime dev [--port N]                              # the whole system on 127.0.0.1
+    hc-realtime dev [--port N] [--data-tables FILE]         # the whole system on 127.0.0.1
     hc-realtime token --user ID [--expires-in S] [--port N] # a JWT the dev stack accepts
     hc-realtime emit TYPE --user ID [--data JSON] [--port N]   # prints the event id
     hc-realtime listen --user ID [--port N]                 # one JSON line per received frame
@@ -117,6 +117,12 @@ def _parser() -> argparse.ArgumentParser:
         help="no $disconnect for a client lost without a close frame (API Gateway's is best effort): "
         "its row stays until a delivery gets 410 or TTL removes it",
     )
+    dev.add_argument(
+        "--data-tables",
+        metavar="FILE",
+        help="an app's own data tables instead of ours: a JSON mapping (as the deploy's "
+        "dataTableStreamArns, each table optionally with its CreateTable definition)",
+    )
     dev.add_argument("--verbose", action="store_true", help="show the handlers' INFO logs")
     dev.set_defaults(run=_dev)
 
@@ -219,8 +225,14 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def _dev(args: argparse.Namespace) -> int:
+    from healthcoach_realtime.local.data_tables import load_data_tables_file
     from healthcoach_realtime.local.stack import StackConfig, StackStartError, run
+    from healthcoach_realtime.table_mapping import DEFAULT_SOURCES, TableMappingError
 
+    try:
+        data_tables = load_data_tables_file(args.data_tables) if args.data_tables else DEFAULT_SOURCES
+    except TableMappingError as exc:
+        raise CliError(str(exc)) from None
     config = StackConfig(
         port=args.port,
         idle_timeout=args.idle_timeout,
@@ -232,6 +244,7 @@ def _dev(args: argparse.Namespace) -> int:
         bus_fifo_jitter_seconds=args.bus_fifo_jitter,
         disconnect_on_abort=args.disconnect_on_abort,
         verbose=args.verbose,
+        data_tables=data_tables,
     )
     try:
         run(config, out=_say)

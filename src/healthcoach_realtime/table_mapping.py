@@ -37,6 +37,7 @@ from healthcoach_realtime.exceptions import ConfigurationError
 from healthcoach_realtime.resources import DATA_TABLES, DataTable
 
 __all__ = [
+    "DEFAULT_SOURCES",
     "FAMILIES",
     "MAPPING_ENV",
     "MAX_MAPPING_ENV_BYTES",
@@ -85,6 +86,10 @@ class TableSource:
     table: DataTable
     stream_arn: str = ""
     definition: Mapping[str, Any] | None = None
+
+
+# Our own tables as they are: what the local stack creates unless given a mapping file.
+DEFAULT_SOURCES: tuple[TableSource, ...] = tuple(TableSource(table) for table in DATA_TABLES)
 
 
 @dataclass(frozen=True)

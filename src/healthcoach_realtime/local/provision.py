@@ -7,13 +7,13 @@ subscribers (filters, message groups, retry policies), queues and dead-letter se
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from healthcoach_realtime.resources import (
     BUS_RETENTION_DAYS,
     CONNECTIONS_GSI,
-    DATA_TABLES,
     DELIVERY_DLQ,
     DISPATCH_DLQ,
     DISPATCH_QUEUE,
@@ -26,10 +26,15 @@ from healthcoach_realtime.resources import (
     DataTable,
     SubscriberSpec,
 )
+from healthcoach_realtime.table_mapping import DEFAULT_SOURCES, TableSource
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeDefinitionTypeDef, KeySchemaElementTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeDefinitionTypeDef,
+        CreateTableInputTypeDef,
+        KeySchemaElementTypeDef,
+    )
     from mypy_boto3_eventbridgev2 import EventBridgeV2Client
     from mypy_boto3_sqs import SQSClient
 
@@ -37,9 +42,11 @@ __all__ = [
     "EventPipeline",
     "create_connections_table",
     "create_data_table",
+    "create_data_tables",
     "create_event_pipeline",
     "create_history_table",
     "create_subscriber",
+    "data_table_request",
 ]
 
 
@@ -100,28 +107,65 @@ def create_history_table(client: DynamoDBClient, table_name: str) -> None:
     )
 
 
-def create_data_table(client: DynamoDBClient, table: DataTable) -> str:
+# What CreateTable takes from a definition (``aws dynamodb describe-table`` prints more).
+_INDEX_KEYS = ("IndexName", "KeySchema", "Projection")
+
+
+def data_table_request(
+    table: DataTable, definition: Mapping[str, Any] | None = None
+) -> CreateTableInputTypeDef:
+    """CreateTable's input for a data table, with a NEW_AND_OLD_IMAGES stream, on demand.
+
+    Without a definition the keys are the mapping's: PK the user attribute, SK the id attribute
+    (none for one item per user). A definition (CreateTable's ``KeySchema``,
+    ``AttributeDefinitions`` and indexes, bare or as ``describe-table`` prints it under
+    ``Table``) gives an app's own keys, e.g. a single-table design's ``PK``/``SK``. Raises
+    ``ValueError`` naming the table when the definition lacks its keys.
+    """
+    request: dict[str, Any] = {
+        "TableName": table.name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+    if definition is None:
+        keys: list[KeySchemaElementTypeDef] = [{"AttributeName": table.user_attribute, "KeyType": "HASH"}]
+        attributes: list[AttributeDefinitionTypeDef] = [
+            {"AttributeName": table.user_attribute, "AttributeType": "S"}
+        ]
+        if table.id_attribute:
+            keys.append({"AttributeName": table.id_attribute, "KeyType": "RANGE"})
+            attributes.append({"AttributeName": table.id_attribute, "AttributeType": "S"})
+        request.update(KeySchema=keys, AttributeDefinitions=attributes)
+        return cast("CreateTableInputTypeDef", request)
+    body = definition.get("Table", definition)
+    if not (isinstance(body.get("KeySchema"), list) and isinstance(body.get("AttributeDefinitions"), list)):
+        raise ValueError(
+            f"data table {table.name!r}: its definition needs KeySchema and AttributeDefinitions"
+            " (as CreateTable takes them, or as aws dynamodb describe-table prints them)"
+        )
+    request.update(KeySchema=body["KeySchema"], AttributeDefinitions=body["AttributeDefinitions"])
+    for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        indexes = body.get(kind)
+        if isinstance(indexes, list) and indexes:
+            request[kind] = [{k: v for k, v in index.items() if k in _INDEX_KEYS} for index in indexes]
+    return cast("CreateTableInputTypeDef", request)
+
+
+def create_data_table(
+    client: DynamoDBClient, table: DataTable, definition: Mapping[str, Any] | None = None
+) -> str:
     """A business data table with a NEW_AND_OLD_IMAGES stream; returns the stream ARN."""
-    keys: list[KeySchemaElementTypeDef] = [{"AttributeName": table.user_attribute, "KeyType": "HASH"}]
-    attributes: list[AttributeDefinitionTypeDef] = [
-        {"AttributeName": table.user_attribute, "AttributeType": "S"}
-    ]
-    if table.id_attribute:
-        keys.append({"AttributeName": table.id_attribute, "KeyType": "RANGE"})
-        attributes.append({"AttributeName": table.id_attribute, "AttributeType": "S"})
-    response = client.create_table(
-        TableName=table.name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=attributes,
-        KeySchema=keys,
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    response = client.create_table(**data_table_request(table, definition))
     return response["TableDescription"]["LatestStreamArn"]
 
 
-def create_data_tables(client: DynamoDBClient) -> dict[str, str]:
-    """Every table of ``DATA_TABLES``; returns table name -> stream ARN."""
-    return {table.name: create_data_table(client, table) for table in DATA_TABLES}
+def create_data_tables(
+    client: DynamoDBClient, sources: Sequence[TableSource] = DEFAULT_SOURCES
+) -> dict[str, str]:
+    """Every configured data table (ours by default); returns table name -> stream ARN."""
+    return {
+        source.table.name: create_data_table(client, source.table, source.definition) for source in sources
+    }
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ from healthcoach_realtime.local.scheduler import ScheduledInvocation
 from healthcoach_realtime.local.sessions_api import SessionsApi
 from healthcoach_realtime.local.ttl import DEFAULT_SWEEP_SECONDS, TtlSweeper
 from healthcoach_realtime.settings import DEFAULT_CONNECTIONS_TABLE, DEFAULT_EVENT_BUS, DEFAULT_HISTORY_TABLE
+from healthcoach_realtime.table_mapping import DEFAULT_SOURCES, MAPPING_ENV, TableSource, encode_tables
 
 __all__ = [
     "DEFAULT_PORT",
@@ -110,6 +111,8 @@ class StackConfig:
     # to this long at random (they overtake each other), FIFO deliveries jittered (groups interleave).
     bus_reorder_max_seconds: float = 0.05
     bus_fifo_jitter_seconds: float = 0.002
+    # The data tables created, streamed and bridged (--data-tables FILE: an app's own).
+    data_tables: tuple[TableSource, ...] = DEFAULT_SOURCES
 
     @property
     def limits(self) -> Limits:
@@ -171,6 +174,7 @@ def handler_environment(config: StackConfig, pipeline: EventPipeline) -> dict[st
         "USER_POOL_CLIENT_ID": DEV_CLIENT_ID,
         "WS_API_ENDPOINT": config.management_url,
         "DEAD_LETTER_QUEUE_URL": pipeline.dlq_url,
+        MAPPING_ENV: encode_tables(source.table for source in config.data_tables),
         # A failed record comes back no later than the pollers' (short) visibility timeout.
         "REDELIVERY_DELAY_MAX_SECONDS": str(config.visibility_timeout),
         # One sweep per invocation: the stack's own schedule sets the cadence (--session-sweep).
@@ -286,6 +290,8 @@ class LocalStack:
             f"  Management API  {c.management_url}/@connections/{{connectionId}}",
             f"  Token issuer    {c.issuer_url}   (a token: {c.issuer_url}/token?user=alice)",
             f"  AWS emulator    {c.emulator_url}   (AWS_ENDPOINT_URL for boto3 and the AWS CLI)",
+            f"  Data tables     {', '.join(f'{t.table.name} ({t.table.record})' for t in c.data_tables)}"
+            "   (their writes become events)",
             "",
             f"  Try:  hc-realtime listen --user alice{port_flag}",
             f"        hc-realtime emit foodLogCreated --user alice{port_flag}"
@@ -328,7 +334,7 @@ class LocalStack:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         create_connections_table(dynamodb, DEFAULT_CONNECTIONS_TABLE)
         create_history_table(dynamodb, DEFAULT_HISTORY_TABLE)
-        streams = create_data_tables(dynamodb)
+        streams = create_data_tables(dynamodb, self.config.data_tables)
         self._stream_arns = sorted(streams.values())
         self._pipeline = create_event_pipeline(
             boto3.client("eventbridgev2", region_name=REGION),
