@@ -1,6 +1,10 @@
 """The stream bridge handler, loaded by path, fed REAL stream records from moto's DynamoDB
 Streams (put/update/delete on data tables made by ``local/provision``), events checked in SQS.
 
+Our own tables, and an existing app's (``APP_FOOD``): another name, single-table keys ``PK``/``SK``,
+the user and entry ids in attributes of its own naming, attribute names unlike the schema's and
+attributes the app keeps for itself, described to the bridge by ``DATA_TABLE_MAPPINGS``.
+
 Records are read with ``dynamodbstreams`` GetRecords; their raw JSON (before boto3 turns
 binary into bytes and times into datetimes) plus ``eventSourceARN`` is exactly what Lambda's
 event source mapping hands the function.
@@ -9,6 +13,7 @@ event source mapping hands the function.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
@@ -26,9 +31,25 @@ from healthcoach_realtime.local.provision import EventPipeline, create_data_tabl
 from healthcoach_realtime.resources import DATA_TABLES, DataTable
 from healthcoach_realtime.settings import get_settings
 from healthcoach_realtime.stream_bridge import bridge_stream_batch
+from healthcoach_realtime.table_mapping import MAPPING_ENV, encode_tables
 
 REGION = "us-east-1"
 FOOD_LOGS, PROFILE = DATA_TABLES[0], DATA_TABLES[3]
+APP_FOOD = DataTable(
+    name=f"FoodEntries-{uuid.uuid4().hex[:8]}",
+    record="foodLog",
+    user_attribute="ownerSub",
+    id_attribute="entryId",
+    renames=(("kcal", "calories"), ("title", "name"), ("meal", "mealType")),
+)
+# Its CreateTable definition: a single-table design's generic keys.
+APP_DEFINITION: dict[str, Any] = {
+    "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+    "AttributeDefinitions": [
+        {"AttributeName": "PK", "AttributeType": "S"},
+        {"AttributeName": "SK", "AttributeType": "S"},
+    ],
+}
 
 
 @pytest.fixture
@@ -61,6 +82,20 @@ def bridge(
 
 
 @pytest.fixture
+def app_bridge(
+    pipeline: EventPipeline, dead_letter_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ModuleType]:
+    """The handler deployed for the app's table and ours, as the stack configures it."""
+    monkeypatch.setenv(MAPPING_ENV, encode_tables([APP_FOOD, *DATA_TABLES]))
+    monkeypatch.setenv("EVENT_BUS_ARN", pipeline.bus_arn)
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
+    get_settings.cache_clear()
+    clients.sqs_client.cache_clear()
+    yield load_handler("stream_bridge")
+    clients.sqs_client.cache_clear()
+
+
+@pytest.fixture
 def user() -> str:
     """A user of this test only: the data tables (fixed names) are shared by the session."""
     return f"user-{uuid.uuid4().hex[:8]}"
@@ -83,10 +118,10 @@ class Tables:
     def _keep_raw(self, http_response: Any, **_: Any) -> None:
         self._raw = json.loads(http_response.content)["Records"]
 
-    def ensure(self, table: DataTable) -> str:
+    def ensure(self, table: DataTable, definition: dict[str, Any] | None = None) -> str:
         """The table's stream ARN, creating the table on first use in the session."""
         try:
-            arn = create_data_table(self.dynamodb, table)
+            arn = create_data_table(self.dynamodb, table, definition)
         except self.dynamodb.exceptions.ResourceInUseException:
             return str(self.dynamodb.describe_table(TableName=table.name)["Table"]["LatestStreamArn"])
         self.created.append(table.name)
@@ -101,12 +136,15 @@ class Tables:
                 StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
             self.streams.get_records(ShardIterator=iterator, Limit=1000)
-            found += [
-                {**raw, "eventSourceARN": arn}
-                for raw in self._raw
-                if raw["dynamodb"]["Keys"][table.user_attribute]["S"] == user_id
-            ]
+            found += [{**raw, "eventSourceARN": arn} for raw in self._raw if _owner(raw, table) == user_id]
         return found
+
+
+def _owner(raw: dict[str, Any], table: DataTable) -> str:
+    """The user of a raw stream record (its user attribute need not be a key)."""
+    stream = raw["dynamodb"]
+    image = stream.get("NewImage") or stream.get("OldImage") or stream["Keys"]
+    return str(image[table.user_attribute]["S"])
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +153,7 @@ def tables(moto_endpoint: str) -> Iterator[Tables]:
     tables = Tables(moto_endpoint)
     tables.ensure(FOOD_LOGS)
     tables.ensure(PROFILE)
+    tables.ensure(APP_FOOD, APP_DEFINITION)
     yield tables
     for name in tables.created:
         tables.dynamodb.delete_table(TableName=name)
@@ -190,7 +229,11 @@ def test_profile_write_is_profile_updated_and_removal_sends_nothing(
     put, remove = tables.records(PROFILE, user)
 
     assert invoke(bridge, [remove]) == {"batchItemFailures": []}
-    assert emf_metrics(capsys.readouterr().out) == {"EventsEmitted": 0, "InvalidEvents": 0}
+    assert emf_metrics(capsys.readouterr().out) == {
+        "EventsEmitted": 0,
+        "InvalidEvents": 0,
+        "DroppedAttributes": 0,
+    }
     assert dead_letters(sqs, dead_letter_queue) == []
 
     assert invoke(bridge, [put]) == {"batchItemFailures": []}
@@ -221,7 +264,11 @@ def test_item_failing_its_schema_is_dead_lettered_and_the_rest_emitted(
     assert json.loads(parked["Body"]) == records[0]
     assert "detail.data.calories" in parked["MessageAttributes"]["reason"]["StringValue"]
     assert parked["MessageAttributes"]["origin"]["StringValue"] == "stream-bridge"
-    assert emf_metrics(capsys.readouterr().out) == {"EventsEmitted": 1, "InvalidEvents": 1}
+    assert emf_metrics(capsys.readouterr().out) == {
+        "EventsEmitted": 1,
+        "InvalidEvents": 1,
+        "DroppedAttributes": 0,
+    }
 
 
 def test_record_of_an_unknown_table_is_dead_lettered(
@@ -329,3 +376,144 @@ def test_a_users_table_changes_arrive_in_the_order_dynamodb_wrote_them(
         102,
         103,
     ]
+
+
+def every_envelope(sqs: Any, queue_url: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Up to ``count`` envelopes of this test's own queue, every user's, in the order received."""
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(found) < count and time.monotonic() < deadline:
+        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in response.get("Messages", []):
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            found.append(json.loads(message["Body"]))
+    return found
+
+
+def app_item(user_id: str, entry_id: str, **attributes: dict[str, Any]) -> dict[str, Any]:
+    """An item of the app's table: its keys, its names, and what it keeps for itself."""
+    return {
+        "PK": {"S": f"USER#{user_id}"},
+        "SK": {"S": f"FOOD#{entry_id}"},
+        "ownerSub": {"S": user_id},
+        "entryId": {"S": entry_id},
+        "entityType": {"S": "FoodEntry"},
+        "createdBy": {"S": "nutrition-api@corp.example"},
+        "legacyId": {"N": "88123"},
+        "internal": {"M": {"reviewed": {"BOOL": True}}},
+        **attributes,
+    }
+
+
+def app_key(user_id: str, entry_id: str) -> dict[str, Any]:
+    return {"PK": {"S": f"USER#{user_id}"}, "SK": {"S": f"FOOD#{entry_id}"}}
+
+
+def test_an_apps_table_reaches_the_bus_with_the_schemas_fields_only(
+    app_bridge: ModuleType,
+    tables: Tables,
+    pipeline: EventPipeline,
+    sqs: Any,
+    user: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Put, update, delete on a table unlike ours: the events carry the schema's fields under the
+    schema's names; keys, audit fields, ids of other systems are left out, and counted."""
+    db = tables.dynamodb
+    db.put_item(
+        TableName=APP_FOOD.name,
+        Item=app_item(user, "e1", title={"S": "Porridge"}, kcal={"N": "310"}, meal={"S": "breakfast"}),
+    )
+    db.update_item(
+        TableName=APP_FOOD.name,
+        Key=app_key(user, "e1"),
+        UpdateExpression="SET kcal = :k, auditTrail = :a",
+        ExpressionAttributeValues={":k": {"N": "280"}, ":a": {"L": [{"S": "edited by ops"}]}},
+    )
+    db.delete_item(TableName=APP_FOOD.name, Key=app_key(user, "e1"))
+    records = tables.records(APP_FOOD, user)
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
+
+    assert invoke(app_bridge, records) == {"batchItemFailures": []}
+
+    envelopes = receive_envelopes(sqs, pipeline.queue_url, user, 3)
+    assert [(e["detail-type"], e["detail"]["data"]) for e in envelopes] == [
+        ("foodLogCreated", {"id": "e1", "name": "Porridge", "calories": 310, "mealType": "breakfast"}),
+        ("foodLogUpdated", {"id": "e1", "name": "Porridge", "calories": 280, "mealType": "breakfast"}),
+        ("foodLogDeleted", {"id": "e1"}),
+    ]
+    assert {e["detail"]["userId"] for e in envelopes} == {user}
+    # PK, SK, entityType, createdBy, legacyId, internal; then the same and auditTrail.
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert (metrics["DroppedAttributes"], metrics["EventsEmitted"]) == (13, 3)
+
+
+def test_an_apps_item_still_invalid_after_projection_is_dead_lettered(
+    app_bridge: ModuleType,
+    tables: Tables,
+    pipeline: EventPipeline,
+    sqs: Any,
+    dead_letter_queue: str,
+    user: str,
+) -> None:
+    """A renamed attribute with a value the schema refuses: parked with the schema's field named."""
+    tables.dynamodb.put_item(TableName=APP_FOOD.name, Item=app_item(user, "bad", meal={"S": "brunch"}))
+    tables.dynamodb.put_item(TableName=APP_FOOD.name, Item=app_item(user, "good", kcal={"N": "5"}))
+    records = tables.records(APP_FOOD, user)
+
+    assert invoke(app_bridge, records) == {"batchItemFailures": []}
+
+    [envelope] = receive_envelopes(sqs, pipeline.queue_url, user, 1)
+    assert envelope["detail"]["data"] == {"id": "good", "calories": 5}
+    [parked] = dead_letters(sqs, dead_letter_queue)
+    assert "detail.data.mealType" in parked["MessageAttributes"]["reason"]["StringValue"]
+
+
+def test_an_apps_table_changes_arrive_in_the_order_dynamodb_wrote_them(
+    app_bridge: ModuleType, tables: Tables, pipeline: EventPipeline, sqs: Any, user: str
+) -> None:
+    """On the app's table too: writes to one entry and to several entries of one user,
+    interleaved with another user's, reach the dispatch queue in the stream's order."""
+    other = f"other-{uuid.uuid4().hex[:8]}"
+    db = tables.dynamodb
+    for step in range(4):
+        db.put_item(TableName=APP_FOOD.name, Item=app_item(user, "e1", kcal={"N": str(200 + step)}))
+        db.put_item(TableName=APP_FOOD.name, Item=app_item(other, f"o{step}"))
+        db.put_item(TableName=APP_FOOD.name, Item=app_item(user, f"g{step}"))
+    db.delete_item(TableName=APP_FOOD.name, Key=app_key(user, "e1"))
+    records = tables.records(APP_FOOD, user) + tables.records(APP_FOOD, other)
+    records.sort(key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+    assert invoke(app_bridge, records) == {"batchItemFailures": []}
+
+    received = every_envelope(sqs, pipeline.queue_url, 13)
+    mine = [e for e in received if e["detail"]["userId"] == user]
+    theirs = [e for e in received if e["detail"]["userId"] == other]
+    expected = [
+        (t, i)
+        for s in range(4)
+        for t, i in ((f"foodLog{'Created' if s == 0 else 'Updated'}", "e1"), ("foodLogCreated", f"g{s}"))
+    ]
+    assert [(e["detail-type"], e["detail"]["data"]["id"]) for e in mine] == [
+        *expected,
+        ("foodLogDeleted", "e1"),
+    ]
+    assert [e["detail"]["data"].get("calories") for e in mine if e["detail"]["data"]["id"] == "e1"][:4] == [
+        200,
+        201,
+        202,
+        203,
+    ]
+    assert [e["detail"]["data"]["id"] for e in theirs] == ["o0", "o1", "o2", "o3"]
+
+
+def test_our_tables_keep_working_next_to_an_apps(
+    app_bridge: ModuleType, tables: Tables, pipeline: EventPipeline, sqs: Any, user: str
+) -> None:
+    """With a mapping that also lists our table, its items map as they always did."""
+    tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "f1", calories={"N": "120"}))
+    assert invoke(app_bridge, tables.records(FOOD_LOGS, user)) == {"batchItemFailures": []}
+    [envelope] = receive_envelopes(sqs, pipeline.queue_url, user, 1)
+    assert (envelope["detail-type"], envelope["detail"]["data"]) == (
+        "foodLogCreated",
+        {"id": "f1", "calories": 120},
+    )
