@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from healthcoach_infra.throttles import DEFAULT_PEAK_CONNECTIONS, DEFAULT_PING_INTERVAL_SECONDS
 from healthcoach_realtime.resources import BUS_RETENTION_DAYS
+from healthcoach_realtime.settings import DEFAULT_MAX_CONNECTIONS_PER_USER
 from healthcoach_realtime.table_mapping import TableSource, mapping_env_problem, parse_table_sources
 
 __all__ = ["CONTEXT_KEYS", "DeployConfig", "DeployConfigError", "Setting"]
@@ -51,6 +53,15 @@ API_GATEWAY_LOG_ROLE = Setting(
 BUS_RETENTION = Setting(
     "busRetentionDays", "BUS_RETENTION_DAYS", "days the event bus keeps events (whole days, 1-365)"
 )
+PEAK_CONNECTIONS = Setting(
+    "peakConnections", "PEAK_CONNECTIONS", "peak open connections the stage throttles are sized for"
+)
+PING_INTERVAL = Setting(
+    "pingIntervalSeconds", "PING_INTERVAL_SECONDS", "seconds between a quiet client's pings (throttles)"
+)
+MAX_CONNECTIONS_PER_USER = Setting(
+    "maxConnectionsPerUser", "MAX_CONNECTIONS_PER_USER", "open connections one user may have at most"
+)
 
 CONTEXT_KEYS = tuple(
     s.context_key
@@ -62,6 +73,9 @@ CONTEXT_KEYS = tuple(
         ALARM_EMAIL,
         API_GATEWAY_LOG_ROLE,
         BUS_RETENTION,
+        PEAK_CONNECTIONS,
+        PING_INTERVAL,
+        MAX_CONNECTIONS_PER_USER,
     )
 )
 # What the Custom Event Bus accepts as StorageConfiguration.RetentionPeriodInDays.
@@ -86,6 +100,10 @@ class DeployConfig:
     create_api_gateway_log_role: bool = True
     # How long the bus keeps events: the window in which an undelivered event can be redriven.
     bus_retention_days: int = BUS_RETENTION_DAYS
+    # What the stage's route throttles are sized for (throttles.py has the formula).
+    peak_connections: int = DEFAULT_PEAK_CONNECTIONS
+    ping_interval_seconds: int = DEFAULT_PING_INTERVAL_SECONDS
+    max_connections_per_user: int = DEFAULT_MAX_CONNECTIONS_PER_USER
 
     @property
     def data_table_streams(self) -> dict[str, str]:
@@ -125,9 +143,28 @@ class DeployConfig:
             problems.append(f"malformed {ALARM_EMAIL.meaning}: {alarm_email!r} (from {ALARM_EMAIL.where()})")
         log_role = _flag(read(API_GATEWAY_LOG_ROLE), default=True)
         retention = _retention_days(read(BUS_RETENTION), problems.append)
+        peak = _whole(read(PEAK_CONNECTIONS), PEAK_CONNECTIONS, DEFAULT_PEAK_CONNECTIONS, problems.append)
+        ping = _whole(read(PING_INTERVAL), PING_INTERVAL, DEFAULT_PING_INTERVAL_SECONDS, problems.append)
+        per_user = _whole(
+            read(MAX_CONNECTIONS_PER_USER),
+            MAX_CONNECTIONS_PER_USER,
+            DEFAULT_MAX_CONNECTIONS_PER_USER,
+            problems.append,
+        )
         if problems:
             raise DeployConfigError("deployment configuration:\n  - " + "\n  - ".join(problems))
-        return cls(stage, user_pool_id, client_id, data_tables, alarm_email, log_role, retention)
+        return cls(
+            stage,
+            user_pool_id,
+            client_id,
+            data_tables,
+            alarm_email,
+            log_role,
+            retention,
+            peak_connections=peak,
+            ping_interval_seconds=ping,
+            max_connections_per_user=per_user,
+        )
 
 
 def _data_tables(raw: Any, problem: Callable[[str], None]) -> tuple[TableSource, ...]:
@@ -154,6 +191,19 @@ def _retention_days(raw: Any, problem: Callable[[str], None]) -> int:
     ):
         problem(f"malformed {BUS_RETENTION.meaning}: {raw!r} (from {BUS_RETENTION.where()})")
         return BUS_RETENTION_DAYS
+    return int(text)
+
+
+def _whole(raw: Any, setting: Setting, default: int, problem: Callable[[str], None]) -> int:
+    """A whole number of at least 1 (an int from cdk.json, a string from env or ``-c``), or the default."""
+    if raw in (None, ""):
+        return default
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not (text.isascii() and text.isdigit()) or int(text) < 1:
+        problem(
+            f"malformed {setting.meaning}: {raw!r}, a whole number of at least 1 (from {setting.where()})"
+        )
+        return default
     return int(text)
 
 

@@ -81,7 +81,21 @@ FUNCTIONS: Mapping[str, FunctionSpec] = {
             dependencies=(*_BASE_DEPENDENCIES, *PUBLISHER_SDK),
             bundle_must_contain=(EVENTBRIDGEV2_MODEL,),
         ),
-        FunctionSpec("default", "$default: ping and resume", memory_mb=256, timeout_seconds=10),
+        FunctionSpec(
+            "default",
+            "$default: ping, resume, presence, auth (token refresh); rate limited per connection",
+            memory_mb=256,
+            timeout_seconds=10,
+            # auth verifies an RS256 token as $connect does (imported on the first auth only).
+            dependencies=(*_BASE_DEPENDENCIES, "pyjwt[crypto]"),
+        ),
+        FunctionSpec(
+            "session_sweeper",
+            "Close connections whose token expired (EventBridge Scheduler, every minute)",
+            memory_mb=256,
+            # Two passes a minute: the second starts 30 s in and needs 15 s (sweeper handler).
+            timeout_seconds=58,
+        ),
     )
 }
 

@@ -83,8 +83,10 @@ class Monitoring(Construct):
         subscribers: Mapping[str, str],
         api: apigwv2.IWebSocketApi,
         alarm_email: str = "",
+        scheduled: Mapping[str, lambda_.IFunction] | None = None,
     ) -> None:
-        """``subscribers``: each subscriber of the bus by name -> its ARN."""
+        """``subscribers``: each subscriber of the bus by name -> its ARN; ``scheduled``: functions
+        a schedule invokes every minute (each alarms when it has not run for 5 minutes)."""
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
             self, "AlarmTopic", display_name=f"healthcoach-realtime {stage} alarms", enforce_ssl=True
@@ -138,6 +140,15 @@ class Monitoring(Construct):
             threshold=DELIVERY_FAILURES_THRESHOLD,
             description="The dispatcher keeps failing to post to connections (not 410 Gone)",
         )
+        for name, function in (scheduled or {}).items():
+            self._alarm(
+                f"{name}NotRunning",
+                function.metric_invocations(period=_FIVE_MINUTES),
+                threshold=1,
+                description=f"The {name} function has not run for 5 minutes (its schedule is disabled, "
+                "deleted or failing): expired sessions stay open (they still receive nothing)",
+                below=True,
+            )
         self._alarm(
             "HandlerFailures",
             custom_metric(MetricName.HANDLER_FAILURES, stage=stage),
@@ -148,15 +159,30 @@ class Monitoring(Construct):
         queues = {"queued": dispatch_queue, "rejected": rejected_queue, **dead_letter_queues}
         self.dashboard = self._dashboard(stage, functions, queues, bus_arn, subscribers, api)
 
-    def _alarm(self, name: str, metric: cloudwatch.IMetric, *, threshold: float, description: str) -> None:
+    def _alarm(
+        self,
+        name: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        below: bool = False,
+    ) -> None:
+        """At or above ``threshold`` (no data: fine); ``below``: under it, and no data is a breach."""
         alarm = cloudwatch.Alarm(
             self,
             name,
             metric=metric,
             threshold=threshold,
             evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            comparison_operator=(
+                cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+                if below
+                else cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+            ),
+            treat_missing_data=(
+                cloudwatch.TreatMissingData.BREACHING if below else cloudwatch.TreatMissingData.NOT_BREACHING
+            ),
             alarm_description=description,
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
@@ -244,6 +270,20 @@ class Monitoring(Construct):
             ),
         )
         dashboard.add_widgets(
+            graph(
+                "Sessions",
+                [
+                    ours(MetricName.SESSIONS_REFRESHED, label="refreshed (auth)"),
+                    ours(MetricName.REFRESH_FAILURES, label="refresh refused"),
+                    ours(MetricName.SESSIONS_EXPIRED, label="closed at exp (sweeper)"),
+                    ours(MetricName.DELIVERIES_EXPIRED, label="deliveries skipped after exp"),
+                ],
+                [
+                    ours(MetricName.CONNECTIONS_REFUSED, label="refused (per-user limit)"),
+                    ours(MetricName.MESSAGES_RATE_LIMITED, label="messages rate limited"),
+                    ours(MetricName.CONNECTIONS_CLOSED_FOR_ABUSE, label="closed for abuse"),
+                ],
+            ),
             graph(
                 "Function errors and throttles",
                 [f.metric_errors(label=f"{n} errors") for n, f in functions.items()],

@@ -49,22 +49,52 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))
 
 
+_CONNECTION_ID_WILDCARD = (
+    "ManageConnections is limited to one method of @connections on this API's stage; the trailing * is "
+    "the connection id, known only at run time."
+)
+
+
+def _connections_finding(stack: HealthCoachRealtimeStack, method: str) -> str:
+    return f"AwsSolutions-IAM5[Resource::{finding_text(stack, stack.websocket.connections_arn(method))}]"
+
+
 def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
     """The accepted findings of the stack, with their reasons."""
-    for fn in (stack.connect, stack.disconnect, stack.default, stack.dispatcher, stack.stream_bridge):
+    functions = (
+        stack.connect,
+        stack.disconnect,
+        stack.default,
+        stack.dispatcher,
+        stack.stream_bridge,
+        stack.session_sweeper,
+    )
+    for fn in functions:
         if fn is not None:
             acknowledge(fn.function, "AwsSolutions-L1", _RUNTIME)
 
     api = stack.websocket
-    connections = finding_text(stack, api.connections_arn("POST"))
-    for poster in (stack.connect, stack.disconnect, stack.dispatcher, stack.default):
-        if poster is not None:
-            acknowledge(
-                poster.role,
-                f"AwsSolutions-IAM5[Resource::{connections}]",
-                "ManageConnections is limited to POST @connections on this API's stage; the trailing * is "
-                "the connection id, known only at run time.",
-            )
+    # Which @connections methods each role may call (see stack._grant).
+    methods = {
+        stack.connect: ("POST", "GET"),
+        stack.disconnect: ("POST",),
+        stack.dispatcher: ("POST",),
+        stack.default: ("POST", "DELETE"),
+        stack.session_sweeper: ("POST", "DELETE"),
+    }
+    for caller, allowed in methods.items():
+        if caller is None:
+            continue
+        for method in allowed:
+            acknowledge(caller.role, _connections_finding(stack, method), _CONNECTION_ID_WILDCARD)
+    acknowledge(stack.sign_out.policy, _connections_finding(stack, "DELETE"), _CONNECTION_ID_WILDCARD)
+    sweeper_arn = finding_text(stack, stack.session_sweeper.function.function_arn)
+    acknowledge(
+        stack.sweep_schedule.role,
+        f"AwsSolutions-IAM5[Resource::{sweeper_arn}:*]",
+        "The schedule's role may invoke the session sweeper only; CDK's grantInvoke also names the "
+        "function's versions and aliases (the :* qualifier), none of which the schedule uses.",
+    )
     acknowledge(
         api.api.node.find_child("$connect-Route"),
         "AwsSolutions-APIG4",

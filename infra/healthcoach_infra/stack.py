@@ -17,6 +17,8 @@ from healthcoach_infra.history_table import HistoryTable
 from healthcoach_infra.monitoring import Monitoring
 from healthcoach_infra.nag import acknowledge_findings
 from healthcoach_infra.schema_registry import EventSchemaRegistry
+from healthcoach_infra.sessions import SessionSweepSchedule, SignOutPolicy
+from healthcoach_infra.throttles import stage_throttles
 from healthcoach_infra.websocket_api import RealtimeWebSocketApi
 from healthcoach_realtime.observability import service_name
 from healthcoach_realtime.settings import DEFAULT_HISTORY_TTL_SECONDS
@@ -63,16 +65,23 @@ class HealthCoachRealtimeStack(cdk.Stack):
                 "CONNECTIONS_TABLE": table.table_name,
                 "USER_POOL_ID": config.user_pool_id,
                 "USER_POOL_CLIENT_ID": config.user_pool_client_id,
+                "MAX_CONNECTIONS_PER_USER": str(config.max_connections_per_user),
             },
         )
         self.disconnect = function("disconnect", "Disconnect", {"CONNECTIONS_TABLE": table.table_name})
-        # $default only once its handler exists (ping/resume); until then API Gateway answers
+        # $default only once its handler exists (ping/resume/auth); until then API Gateway answers
         # unrouted messages itself, and nothing is deployed that nobody wrote.
         self.default = (
             function(
                 "default",
                 "Default",
-                {"CONNECTIONS_TABLE": table.table_name, "HISTORY_TABLE": self.history.table.table_name},
+                {
+                    "CONNECTIONS_TABLE": table.table_name,
+                    "HISTORY_TABLE": self.history.table.table_name,
+                    # auth (token refresh) verifies exactly as $connect does.
+                    "USER_POOL_ID": config.user_pool_id,
+                    "USER_POOL_CLIENT_ID": config.user_pool_client_id,
+                },
             )
             if (repo_root / "functions" / "default" / "handler.py").is_file()
             else None
@@ -99,6 +108,10 @@ class HealthCoachRealtimeStack(cdk.Stack):
             },
         )
 
+        self.session_sweeper = function(
+            "session_sweeper", "SessionSweeper", {"CONNECTIONS_TABLE": table.table_name}
+        )
+
         self.websocket = RealtimeWebSocketApi(
             self,
             "WebSocket",
@@ -106,13 +119,25 @@ class HealthCoachRealtimeStack(cdk.Stack):
             connect=self.connect.function,
             disconnect=self.disconnect.function,
             default=self.default.function if self.default else None,
+            throttles=stage_throttles(config.peak_connections, config.ping_interval_seconds),
             create_account_log_role=config.create_api_gateway_log_role,
         )
         self.dispatcher.function.add_environment("WS_API_ENDPOINT", self.websocket.management_endpoint)
-        # All but the stream bridge post: events, presence to siblings, answers to the caller.
-        for poster in (self.connect, self.disconnect, self.default):
+        # All but the stream bridge call @connections: events, presence to siblings, answers to the
+        # caller, closing expired or abusive connections.
+        for poster in (self.connect, self.disconnect, self.default, self.session_sweeper):
             if poster is not None:
                 poster.function.add_environment("WS_API_ENDPOINT", self.websocket.management_endpoint)
+        self.sweep_schedule = SessionSweepSchedule(
+            self, "SessionSweep", sweeper=self.session_sweeper.function, stage=config.stage
+        )
+        self.sign_out = SignOutPolicy(
+            self,
+            "SignOut",
+            table=table,
+            index_arn=self.connections.index_arn,
+            websocket=self.websocket,
+        )
 
         self._grant()
         self.pipeline.feed_dispatcher(self.dispatcher.function, max_concurrency=DISPATCHER_MAX_CONCURRENCY)
@@ -139,6 +164,7 @@ class HealthCoachRealtimeStack(cdk.Stack):
                 ("default", self.default),
                 ("dispatcher", self.dispatcher),
                 ("stream_bridge", self.stream_bridge),
+                ("session_sweeper", self.session_sweeper),
             )
             if fn is not None
         }
@@ -154,6 +180,7 @@ class HealthCoachRealtimeStack(cdk.Stack):
             subscribers={name: s.attr_subscriber_arn for name, s in self.pipeline.subscribers.items()},
             api=self.websocket.api,
             alarm_email=config.alarm_email,
+            scheduled={"session_sweeper": self.session_sweeper.function},
         )
 
         cdk.CfnOutput(
@@ -184,6 +211,12 @@ class HealthCoachRealtimeStack(cdk.Stack):
             description="Attach to a producer's role: events:PutEvents on this bus",
         )
         cdk.CfnOutput(self, "ConnectionsTableName", value=table.table_name, description="CONNECTIONS_TABLE")
+        cdk.CfnOutput(
+            self,
+            "SignOutPolicyArn",
+            value=self.sign_out.policy.managed_policy_arn,
+            description="Attach to the role of the app's sign-out / account-disable code: disconnect_user",
+        )
         acknowledge_findings(self)
 
     def _grant(self) -> None:
@@ -194,12 +227,18 @@ class HealthCoachRealtimeStack(cdk.Stack):
         def allow(fn: RealtimeFunction, actions: list[str], resources: list[str]) -> None:
             iam.Grant.add_to_principal(grantee=fn.function, actions=actions, resource_arns=resources)
 
-        allow(self.connect, ["dynamodb:PutItem"], [table.table_arn])
+        # connect: the row; at the connection limit, GetConnection on each and the row of a gone one.
+        allow(self.connect, ["dynamodb:PutItem", "dynamodb:DeleteItem"], [table.table_arn])
+        self.websocket.grant_manage_connections(self.connect.function, "GET")
         allow(self.disconnect, ["dynamodb:DeleteItem"], [table.table_arn])
         # presence (presence.py): count the user's connections, tell the others.
         for fn in (self.connect, self.disconnect):
             allow(fn, ["dynamodb:Query"], [self.connections.index_arn])
             self.websocket.grant_post_to_connection(fn.function)
+        # the sweeper: Scan for expired rows, delete them, close their sockets, presence to the rest.
+        allow(self.session_sweeper, ["dynamodb:Scan", "dynamodb:DeleteItem"], [table.table_arn])
+        allow(self.session_sweeper, ["dynamodb:Query"], [self.connections.index_arn])
+        self.websocket.grant_manage_connections(self.session_sweeper.function, "POST", "DELETE")
         allow(self.dispatcher, ["dynamodb:Query"], [self.connections.index_arn])
         allow(self.dispatcher, ["dynamodb:DeleteItem"], [table.table_arn])  # stale (410) connections
         self.websocket.grant_post_to_connection(self.dispatcher.function)
@@ -209,11 +248,13 @@ class HealthCoachRealtimeStack(cdk.Stack):
         allow(self.dispatcher, history_actions, [self.history.table.table_arn])
         allow(self.dispatcher, ["sqs:SendMessage"], [pipeline.dead_letter_queue.queue_arn])
         if self.default:
-            # ping/resume: the caller's row, the user's counter and events, posts to the caller.
-            allow(self.default, ["dynamodb:GetItem"], [table.table_arn])
+            # The caller's row: its message count (and the row back) and, on auth, its exp; the
+            # row of a connection closed for abuse that turns out gone. The user's counter and
+            # events (resume), posts to the caller, DELETE to close an abusive one.
+            allow(self.default, ["dynamodb:UpdateItem", "dynamodb:DeleteItem"], [table.table_arn])
             allow(self.default, ["dynamodb:Query"], [self.connections.index_arn])
             allow(self.default, ["dynamodb:GetItem"], [self.history.table.table_arn])
             allow(self.default, ["dynamodb:Query"], [self.history.by_seq_index_arn])
-            self.websocket.grant_post_to_connection(self.default.function)
+            self.websocket.grant_manage_connections(self.default.function, "POST", "DELETE")
         allow(self.stream_bridge, ["sqs:SendMessage"], [pipeline.stream_bridge_failures.queue_arn])
         pipeline.grant_put_events(self.stream_bridge.function)

@@ -14,6 +14,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from healthcoach_infra.throttles import StageThrottles, stage_throttles
+
 __all__ = ["ACCESS_LOG_FIELDS", "RealtimeWebSocketApi"]
 
 # Only $context variables: none of them carries the query string (``?token=``) or a header
@@ -57,6 +59,8 @@ class RealtimeWebSocketApi(Construct):
 
     Authentication happens in the ``$connect`` function (a 401 from it refuses the handshake), so
     no route carries an API Gateway authorizer; messages only ever arrive on accepted connections.
+    The stage's throttles come from ``throttles.stage_throttles``: the default route settings
+    (``$connect``, ``$disconnect``) take the handshake rate, ``$default`` its own message rate.
     """
 
     def __init__(
@@ -68,12 +72,12 @@ class RealtimeWebSocketApi(Construct):
         connect: lambda_.IFunction,
         disconnect: lambda_.IFunction,
         default: lambda_.IFunction | None = None,
-        throttle_rate_limit: int = 100,
-        throttle_burst_limit: int = 200,
+        throttles: StageThrottles | None = None,
         create_account_log_role: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.stage_name = stage_name
+        self.throttles = throttles or stage_throttles()
         self.api = apigwv2.WebSocketApi(
             self,
             "Api",
@@ -106,7 +110,7 @@ class RealtimeWebSocketApi(Construct):
             stage_name=stage_name,
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(
-                rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit
+                rate_limit=self.throttles.connect.rate, burst_limit=self.throttles.connect.burst
             ),
             access_log_settings=_AccessLogSettings(
                 apigwv2.LogGroupLogDestination(self.access_logs),
@@ -114,6 +118,8 @@ class RealtimeWebSocketApi(Construct):
             ),
         )
         self._disable_execution_logs()
+        if default is not None:
+            self._throttle_default_route()
         if create_account_log_role:
             self._set_account_log_role()
 
@@ -123,6 +129,26 @@ class RealtimeWebSocketApi(Construct):
         assert isinstance(stage, apigwv2.CfnStage)
         stage.add_property_override("DefaultRouteSettings.DataTraceEnabled", False)
         stage.add_property_override("DefaultRouteSettings.LoggingLevel", "OFF")
+
+    def _throttle_default_route(self) -> None:
+        """``$default`` carries every client's messages: its own rate, not the handshakes'."""
+        stage = self.stage.node.default_child
+        assert isinstance(stage, apigwv2.CfnStage)
+        throttle = self.throttles.default
+        stage.add_property_override(
+            "RouteSettings",
+            {
+                "$default": {
+                    "ThrottlingRateLimit": throttle.rate,
+                    "ThrottlingBurstLimit": throttle.burst,
+                    "DataTraceEnabled": False,
+                    "LoggingLevel": "OFF",
+                }
+            },
+        )
+        # Route settings name a route key: the stage may only be created once the route exists.
+        route = self.api.node.find_child("$default-Route")
+        self.stage.node.add_dependency(route)
 
     def _set_account_log_role(self) -> None:
         """API Gateway writes WebSocket access logs only once the account has a CloudWatch role.
@@ -165,8 +191,13 @@ class RealtimeWebSocketApi(Construct):
 
     def grant_post_to_connection(self, grantee: iam.IGrantable) -> iam.Grant:
         """``execute-api:ManageConnections``, for ``POST @connections/{id}`` on this stage only."""
+        return self.grant_manage_connections(grantee, "POST")
+
+    def grant_manage_connections(self, grantee: iam.IGrantable, *methods: str) -> iam.Grant:
+        """``execute-api:ManageConnections`` for these methods of ``@connections/{id}`` (``POST``
+        posts, ``GET`` describes, ``DELETE`` closes) on this stage only."""
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["execute-api:ManageConnections"],
-            resource_arns=[self.connections_arn("POST")],
+            resource_arns=[self.connections_arn(method) for method in methods],
         )

@@ -63,7 +63,7 @@ class Synthesized:
 
     def functions(self) -> dict[str, Any]:
         """Every deployed ``RealtimeFunction`` by name (``default`` only once its handler exists)."""
-        names = ("connect", "disconnect", "default", "dispatcher", "stream_bridge")
+        names = ("connect", "disconnect", "default", "dispatcher", "stream_bridge", "session_sweeper")
         return {n: getattr(self.stack, n) for n in names if getattr(self.stack, n) is not None}
 
     @property

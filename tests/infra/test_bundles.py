@@ -30,7 +30,7 @@ from healthcoach_infra.functions import EVENTBRIDGEV2_MODEL, FUNCTIONS, PUBLISHE
 from healthcoach_realtime.dev_identity import DevIssuer
 from tests.infra.conftest import REPO_ROOT, Synthesized
 
-DEPLOYED = ["connect", "disconnect", "default", "dispatcher", "stream_bridge"]
+DEPLOYED = ["connect", "disconnect", "default", "dispatcher", "stream_bridge", "session_sweeper"]
 WITH_HANDLER = [n for n in FUNCTIONS if (REPO_ROOT / "functions" / n / "handler.py").is_file()]
 ELF_MACHINE_AARCH64 = 183
 PUBLISHER = "stream_bridge"
@@ -98,14 +98,16 @@ def test_the_stream_bridge_ships_an_sdk_with_the_eventbridgev2_model(synthesized
         assert version >= SDK_MINIMUM, distribution
 
 
-def test_connect_carries_arm64_cryptography(synthesized: Synthesized) -> None:
-    """The connect bundle's compiled cryptography is an aarch64 binary (for Lambda's Graviton)."""
-    (binding,) = (_asset(synthesized, "connect") / "cryptography" / "hazmat" / "bindings").glob("_rust*.so")
+@pytest.mark.parametrize("name", ["connect", "default"])
+def test_the_verifying_functions_carry_arm64_cryptography(synthesized: Synthesized, name: str) -> None:
+    """connect and default ($default's auth) verify tokens: their compiled cryptography is an aarch64
+    binary (for Lambda's Graviton)."""
+    (binding,) = (_asset(synthesized, name) / "cryptography" / "hazmat" / "bindings").glob("_rust*.so")
     assert _elf_machine(binding) == ELF_MACHINE_AARCH64
 
 
-@pytest.mark.parametrize("name", ["disconnect", "dispatcher", "stream_bridge"])
-def test_only_connect_pays_for_cryptography(synthesized: Synthesized, name: str) -> None:
+@pytest.mark.parametrize("name", ["disconnect", "dispatcher", "stream_bridge", "session_sweeper"])
+def test_only_the_verifying_functions_pay_for_cryptography(synthesized: Synthesized, name: str) -> None:
     """Functions that verify no token carry no jwt/cryptography (16 MB, ~90 ms of imports)."""
     bundle = _asset(synthesized, name)
     assert not (bundle / "cryptography").exists()

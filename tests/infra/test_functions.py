@@ -15,7 +15,7 @@ from healthcoach_realtime.table_mapping import decode_tables
 from tests.infra.conftest import CLIENT_ID, STAGE, USER_POOL_ID, Synthesized
 from tests.support.lambda_handlers import load_handler
 
-NAMES = ["connect", "disconnect", "default", "dispatcher", "stream_bridge"]
+NAMES = ["connect", "disconnect", "default", "dispatcher", "stream_bridge", "session_sweeper"]
 
 
 def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
@@ -25,6 +25,7 @@ def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
         "default": synthesized.stack.default,
         "dispatcher": synthesized.stack.dispatcher,
         "stream_bridge": synthesized.stack.stream_bridge,
+        "session_sweeper": synthesized.stack.session_sweeper,
     }[name]
     assert construct is not None
     return dict(synthesized.resources[synthesized.logical_id(construct.function)]["Properties"])
@@ -92,7 +93,8 @@ def _app_env(synthesized: Synthesized, name: str) -> set[str]:
 
 def test_connect_knows_the_table_and_the_user_pool(synthesized: Synthesized) -> None:
     """connect: CONNECTIONS_TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID (as configured), WS_API_ENDPOINT
-    (presence to the user's other connections)."""
+    (presence to the user's other connections, GetConnection at the limit), MAX_CONNECTIONS_PER_USER
+    (context maxConnectionsPerUser, default 10)."""
     env = _env(synthesized, "connect")
     table = synthesized.logical_id(synthesized.stack.connections.table)
     assert _app_env(synthesized, "connect") == {
@@ -100,12 +102,14 @@ def test_connect_knows_the_table_and_the_user_pool(synthesized: Synthesized) -> 
         "USER_POOL_ID",
         "USER_POOL_CLIENT_ID",
         "WS_API_ENDPOINT",
+        "MAX_CONNECTIONS_PER_USER",
     }
-    assert (env["CONNECTIONS_TABLE"], env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"]) == (
-        {"Ref": table},
-        USER_POOL_ID,
-        CLIENT_ID,
-    )
+    assert (
+        env["CONNECTIONS_TABLE"],
+        env["USER_POOL_ID"],
+        env["USER_POOL_CLIENT_ID"],
+        env["MAX_CONNECTIONS_PER_USER"],
+    ) == ({"Ref": table}, USER_POOL_ID, CLIENT_ID, "10")
 
 
 def test_disconnect_knows_the_table_and_the_management_endpoint(synthesized: Synthesized) -> None:
@@ -156,11 +160,30 @@ def test_the_stream_bridge_knows_the_bus_and_its_failure_queue(synthesized: Synt
 def test_no_function_holds_a_managed_policy(synthesized: Synthesized) -> None:
     """Function roles start empty (no AWSLambdaBasicExecutionRole): every permission is explicit."""
     stack = synthesized.stack
-    for fn in (stack.connect, stack.disconnect, stack.dispatcher, stack.stream_bridge):
+    for fn in (stack.connect, stack.disconnect, stack.dispatcher, stack.stream_bridge, stack.session_sweeper):
         role = synthesized.resources[synthesized.logical_id(fn.role)]["Properties"]
         assert "ManagedPolicyArns" not in role
 
 
-def test_default_knows_both_tables_and_the_management_endpoint(synthesized: Synthesized) -> None:
-    """default ($default: ping/resume): CONNECTIONS_TABLE, HISTORY_TABLE, WS_API_ENDPOINT."""
-    assert _app_env(synthesized, "default") == {"CONNECTIONS_TABLE", "HISTORY_TABLE", "WS_API_ENDPOINT"}
+def test_default_knows_both_tables_the_management_endpoint_and_the_user_pool(
+    synthesized: Synthesized,
+) -> None:
+    """default ($default: ping/resume/auth): CONNECTIONS_TABLE, HISTORY_TABLE, WS_API_ENDPOINT, and
+    the pool $connect verifies against (auth re-verifies exactly as $connect does)."""
+    env = _env(synthesized, "default")
+    assert _app_env(synthesized, "default") == {
+        "CONNECTIONS_TABLE",
+        "HISTORY_TABLE",
+        "WS_API_ENDPOINT",
+        "USER_POOL_ID",
+        "USER_POOL_CLIENT_ID",
+    }
+    assert (env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"]) == (USER_POOL_ID, CLIENT_ID)
+
+
+def test_the_session_sweeper_knows_the_table_and_the_management_endpoint(synthesized: Synthesized) -> None:
+    """session_sweeper: CONNECTIONS_TABLE and WS_API_ENDPOINT; two passes a run (the default), so no
+    SESSION_SWEEPS_PER_RUN; its timeout leaves the second pass (at 30 s) its time."""
+    assert _app_env(synthesized, "session_sweeper") == {"CONNECTIONS_TABLE", "WS_API_ENDPOINT"}
+    sweeper = load_handler("session_sweeper")
+    assert _function(synthesized, "session_sweeper")["Timeout"] >= 30 + sweeper.PASS_SECONDS

@@ -64,10 +64,24 @@ def _post_arn(synthesized: Synthesized) -> str:
     return next(r for a, r in grants if a == "execute-api:ManageConnections")
 
 
-def test_connect_may_only_put_connections_and_announce_presence(synthesized: Synthesized) -> None:
-    """connect: dynamodb:PutItem on the table, plus presence; nothing else."""
+def _connections_arn(synthesized: Synthesized, method: str) -> str:
+    """``@connections/*`` of this stage for one method, as the dispatcher's POST grant names it."""
+    return _post_arn(synthesized).replace(
+        f"/{STAGE}/POST/@connections/*", f"/{STAGE}/{method}/@connections/*"
+    )
+
+
+def test_connect_may_only_put_connections_check_the_limit_and_announce_presence(
+    synthesized: Synthesized,
+) -> None:
+    """connect: PutItem on the table; at the connection limit GET @connections and DeleteItem of a
+    gone connection's row; plus presence; nothing else."""
     table = _arn(synthesized, synthesized.stack.connections.table)
-    assert _grants(synthesized, "connect") == {("dynamodb:PutItem", table)} | _presence(synthesized)
+    assert _grants(synthesized, "connect") == {
+        ("dynamodb:PutItem", table),
+        ("dynamodb:DeleteItem", table),
+        ("execute-api:ManageConnections", _connections_arn(synthesized, "GET")),
+    } | _presence(synthesized)
 
 
 def test_disconnect_may_only_delete_connections_and_announce_presence(synthesized: Synthesized) -> None:
@@ -144,7 +158,7 @@ def test_only_the_stream_bridge_does_not_manage_connections(synthesized: Synthes
     ]
     stack = synthesized.stack
     assert stack.default is not None
-    posters = (stack.connect, stack.disconnect, stack.dispatcher, stack.default)
+    posters = (stack.connect, stack.disconnect, stack.dispatcher, stack.default, stack.session_sweeper)
     expected = [[{"Ref": synthesized.logical_id(fn.role)}] for fn in posters if fn is not None]
     assert sorted(holders, key=json.dumps) == sorted(expected, key=json.dumps)
 
@@ -175,16 +189,69 @@ def test_api_gateway_may_invoke_only_the_route_functions(synthesized: Synthesize
         assert {"Ref": api} in permission["Properties"]["SourceArn"]["Fn::Join"][1]
 
 
-def test_default_reads_its_row_and_the_history_and_posts_on_this_stage(synthesized: Synthesized) -> None:
-    """default: GetItem on connections, Query on GSI1, GetItem (the counter) on history, Query on its
-    bySeq index, ManageConnections; no writes."""
+def test_default_counts_on_its_row_reads_the_history_and_posts_or_closes(synthesized: Synthesized) -> None:
+    """default: UpdateItem (message count, auth's exp) and DeleteItem (an abusive connection found
+    gone) on connections, Query on GSI1 (presence), GetItem (the counter) and Query (bySeq) on the
+    history, POST and DELETE @connections on this stage; no history writes."""
     stack = synthesized.stack
     history = _arn(synthesized, stack.history.table)
-    grants = _grants(synthesized, "default")
-    assert {(a, r) for a, r in grants if a.startswith("dynamodb:")} == {
-        ("dynamodb:GetItem", _arn(synthesized, stack.connections.table)),
+    table = _arn(synthesized, stack.connections.table)
+    assert _grants(synthesized, "default") == {
+        ("dynamodb:UpdateItem", table),
+        ("dynamodb:DeleteItem", table),
         ("dynamodb:Query", _index_arn(synthesized)),
         ("dynamodb:GetItem", history),
         ("dynamodb:Query", _index_arn(synthesized, stack.history.table, "bySeq")),
+        ("execute-api:ManageConnections", _connections_arn(synthesized, "POST")),
+        ("execute-api:ManageConnections", _connections_arn(synthesized, "DELETE")),
     }
-    assert {a for a, _ in grants if not a.startswith("dynamodb:")} == {"execute-api:ManageConnections"}
+
+
+def test_the_session_sweeper_scans_deletes_and_closes_on_this_stage_only(synthesized: Synthesized) -> None:
+    """session_sweeper: Scan and DeleteItem on the connections table, Query on GSI1 (presence),
+    POST (presence) and DELETE (close) @connections on this stage; nothing else."""
+    table = _arn(synthesized, synthesized.stack.connections.table)
+    assert _grants(synthesized, "session_sweeper") == {
+        ("dynamodb:Scan", table),
+        ("dynamodb:DeleteItem", table),
+        ("dynamodb:Query", _index_arn(synthesized)),
+        ("execute-api:ManageConnections", _connections_arn(synthesized, "POST")),
+        ("execute-api:ManageConnections", _connections_arn(synthesized, "DELETE")),
+    }
+
+
+def test_the_sign_out_policy_grants_exactly_what_disconnect_user_calls(synthesized: Synthesized) -> None:
+    """SignOutPolicyArn: Query on GSI1, DeleteItem on the table, DELETE @connections on this stage."""
+    policy = synthesized.resources[synthesized.logical_id(synthesized.stack.sign_out.policy)]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    pairs = {
+        (s["Action"], json.dumps(s["Resource"], sort_keys=True)) for s in statements if s["Effect"] == "Allow"
+    }
+    assert pairs == {
+        ("dynamodb:Query", _index_arn(synthesized)),
+        ("dynamodb:DeleteItem", _arn(synthesized, synthesized.stack.connections.table)),
+        ("execute-api:ManageConnections", _connections_arn(synthesized, "DELETE")),
+    }
+    output = synthesized.outputs["SignOutPolicyArn"]["Value"]
+    assert output == {"Ref": synthesized.logical_id(synthesized.stack.sign_out.policy)}
+
+
+def test_the_schedule_may_only_invoke_the_sweeper(synthesized: Synthesized) -> None:
+    """The schedule's own role: lambda:InvokeFunction on the session sweeper (and its versions), only,
+    assumable by EventBridge Scheduler alone."""
+    schedule = synthesized.stack.sweep_schedule
+    role_ref = {"Ref": synthesized.logical_id(schedule.role)}
+    statements = [
+        statement
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
+        if role_ref in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    sweeper = synthesized.logical_id(synthesized.stack.session_sweeper.function)
+    assert [s["Action"] for s in statements] == ["lambda:InvokeFunction"]
+    assert sweeper in json.dumps(statements[0]["Resource"])
+    assert all(sweeper in json.dumps(r) for r in statements[0]["Resource"])
+    trust = synthesized.resources[synthesized.logical_id(schedule.role)]["Properties"][
+        "AssumeRolePolicyDocument"
+    ]
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "scheduler.amazonaws.com"}]

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from healthcoach_realtime.sessions.sweep import SCHEDULE_INPUT
+
 __all__ = ["SWEEPER_INPUT", "ScheduledInvocation"]
 
-# What the deployed schedule sends the sweeper (infra/ uses the same object as its input).
-SWEEPER_INPUT: Mapping[str, str] = {"source": "healthcoach.session-sweeper", "detail-type": "Scheduled sweep"}
+# What the deployed schedule sends the sweeper (infra/ sends the same object).
+SWEEPER_INPUT: Mapping[str, str] = SCHEDULE_INPUT
 
 
 class ScheduledInvocation:

@@ -16,7 +16,7 @@ its socket is closed, then the user's remaining connections are told the new cou
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -32,10 +32,22 @@ if TYPE_CHECKING:
 
     from healthcoach_realtime.connections import ConnectionStore
 
-__all__ = ["SCAN_SEGMENTS", "SWEEP_PERIOD_SECONDS", "SweepReport", "pass_offsets", "sweep_once"]
+__all__ = [
+    "SCAN_SEGMENTS",
+    "SCHEDULE_INPUT",
+    "SWEEP_PERIOD_SECONDS",
+    "SweepReport",
+    "pass_offsets",
+    "sweep_once",
+]
 
 # The schedule's period: EventBridge Scheduler's finest rate is one minute.
 SWEEP_PERIOD_SECONDS = 60.0
+# What the schedule sends the sweeper (deployed by infra/, emulated by local/scheduler.py).
+SCHEDULE_INPUT: Mapping[str, str] = {
+    "source": "healthcoach.session-sweeper",
+    "detail-type": "Scheduled sweep",
+}
 # A parallel Scan: at a million rows (~300 MB) one segment would take longer than a pass allows.
 SCAN_SEGMENTS = 8
 
