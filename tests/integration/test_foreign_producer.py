@@ -76,4 +76,3 @@ def test_a_producer_with_only_boto3_reaches_each_browser_in_order(local_stack: S
     received = _run(scenario)
     expected = [("healthMetricCreated", f"m{n}", n) for n in range(EVENTS_PER_USER)]
     assert received == dict.fromkeys(users, expected)
-
