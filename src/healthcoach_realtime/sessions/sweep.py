@@ -2,10 +2,11 @@
 
 Why a scheduled Scan (DESIGN.md has the arithmetic): EventBridge Scheduler invokes the sweeper
 once a minute, and each run sweeps ``passes`` times, evenly spaced (two: every 30 s), so a
-session is closed at most 30 s plus one Scan after its ``exp``. A Scan reads the whole table,
-about $400 a month at a million connections with two passes a minute; a per-connection schedule
-would cost a Scheduler call on every connect and refresh (and its API allows 50 a second), and
-an index on the expiry minute a second index write on every refresh, which is more at that scale.
+session is closed at most 30 s plus one Scan after its ``exp``. The Scan reads the whole table,
+about $400 a month at a million connections, and needs nothing from the handshake or the refresh:
+each pass re-reads the truth, so nothing is ever left unclosed by a lost call. A one-time schedule
+per session would add a control-plane call to every handshake and refresh; an index on the
+expiry minute, a second index write to every refresh (more than the Scan at that scale).
 
 Each expired row is deleted only if it is still expired (a refresh racing the sweep wins), then
 its socket is closed, then the user's remaining connections are told the new count::
