@@ -27,7 +27,7 @@ from healthcoach_realtime.local import provision
 
 __all__ = ["HANDLERS", "RUNS", "measure_cold_starts"]
 
-HANDLERS = ("connect", "disconnect", "dispatcher", "stream_bridge")
+HANDLERS = ("connect", "disconnect", "dispatcher", "stream_bridge", "session_sweeper")
 RUNS = 3
 EVENTS = REPO / "tests" / "events"
 _SAMPLE_EVENTS = {
@@ -35,6 +35,7 @@ _SAMPLE_EVENTS = {
     "disconnect": "apigw_disconnect.json",
     "dispatcher": "sqs_dispatch_batch.json",
     "stream_bridge": "dynamodb_stream_batch.json",
+    "session_sweeper": "scheduler_session_sweep.json",
 }
 _MARK = "BENCH-COLD-START "
 _PROBE = """
@@ -125,6 +126,8 @@ def _environment(aws_endpoint: str, ws_endpoint: str) -> Iterator[tuple[dict[str
         "POWERTOOLS_SERVICE_NAME": "healthcoach-realtime",
         "POWERTOOLS_METRICS_NAMESPACE": "HealthCoachRealtime",
         "USER_POOL_CLIENT_ID": "bench-client",
+        # One pass: the deployed second pass waits 30 s into the run (not start-up cost).
+        "SESSION_SWEEPS_PER_RUN": "1",
     }
     if hasattr(provision, "create_history_table"):
         provision.create_history_table(dynamodb, "bench-cold-history")
