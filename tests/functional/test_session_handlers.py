@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -332,3 +334,19 @@ def test_disconnect_user_closes_every_connection_of_that_user_only(
     assert sorted(api.deleted()) == ["u1-0=", "u1-1=", "u1-2="]
     assert store.sessions_of("u1") == {}
     assert list(store.sessions_of("u2")) == ["u2="]
+
+
+def test_the_default_handler_imports_the_jwt_library_only_for_auth() -> None:
+    """Loading $default (a ping's cold start) imports neither jwt nor cryptography: only auth does."""
+    probe = (
+        "import importlib.util, json, sys\n"
+        "spec = importlib.util.spec_from_file_location('handler', sys.argv[1])\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "print(json.dumps(sorted(m for m in ('jwt', 'cryptography') if m in sys.modules)))\n"
+    )
+    handler = Path(__file__).resolve().parents[2] / "functions" / "default" / "handler.py"
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(handler)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
