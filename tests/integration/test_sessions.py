@@ -24,7 +24,11 @@ import aiohttp
 import pytest
 from tests.support.local_stack import StackUrls, running_stack
 
-from healthcoach_realtime.settings import DEFAULT_MAX_CONNECTIONS_PER_USER, DEFAULT_MESSAGE_RATE_LIMIT
+from healthcoach_realtime.settings import (
+    DEFAULT_HISTORY_TABLE,
+    DEFAULT_MAX_CONNECTIONS_PER_USER,
+    DEFAULT_MESSAGE_RATE_LIMIT,
+)
 
 SUBPROTOCOL = "healthcoach.v1"
 SWEEP_SECONDS = 2.0
@@ -32,7 +36,7 @@ SWEEP_SECONDS = 2.0
 EXPIRY_CLOSE_BOUND = 60.0
 SIGN_OUT_BOUND = 5.0
 WAIT_SECONDS = 10.0
-SHORT_TOKEN_SECONDS = 3
+SHORT_TOKEN_SECONDS = 6  # long enough to connect and get one event first, even on a busy machine
 T = TypeVar("T")
 
 
@@ -116,6 +120,16 @@ async def _frames_until_closed(ws: aiohttp.ClientWebSocketResponse, bound: float
             raise AssertionError(f"unexpected {message.type!r}")
 
 
+def _wait_until_kept(stack: StackUrls, user: str, event_id: str) -> None:
+    """Until the dispatcher has kept the event in the user's history (bounded)."""
+    dynamodb = stack.client("dynamodb")
+    key = {"userId": {"S": user}, "sk": {"S": f"event#{event_id}"}}
+    deadline = time.monotonic() + WAIT_SECONDS
+    while "Item" not in dynamodb.get_item(TableName=DEFAULT_HISTORY_TABLE, Key=key, ConsistentRead=True):
+        assert time.monotonic() < deadline, f"event {event_id} not kept within {WAIT_SECONDS} s"
+        time.sleep(0.05)
+
+
 async def _sleep_until(epoch_seconds: float) -> None:
     await asyncio.sleep(max(0.0, epoch_seconds - time.time()))
 
@@ -134,7 +148,7 @@ def _cli(stack: StackUrls, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_an_event_after_exp_never_reaches_the_socket_which_then_closes(stack: StackUrls) -> None:
-    """A 3-s session gets the event emitted before its exp, not the one emitted after it (a
+    """A 6-s session gets the event emitted before its exp, not the one emitted after it (a
     sibling with a long token gets both), and the server closes it within 60 s of exp."""
     user = _user("expiry")
 
@@ -156,7 +170,7 @@ def test_an_event_after_exp_never_reaches_the_socket_which_then_closes(stack: St
 
 
 def test_a_refresh_extends_the_session_and_another_users_token_changes_nothing(stack: StackUrls) -> None:
-    """Two 3-s sessions: one refreshes with its user's fresh token (authorized, new exp) and keeps
+    """Two 6-s sessions: one refreshes with its user's fresh token (authorized, new exp) and keeps
     receiving past the old exp; the other offers another user's token, gets an error, and is
     closed after its unchanged exp without the event."""
     user, stranger = _user("refresh"), _user("stranger")
@@ -186,18 +200,20 @@ def test_a_refresh_extends_the_session_and_another_users_token_changes_nothing(s
 
 
 def test_an_expired_session_is_answered_only_with_an_error(stack: StackUrls) -> None:
-    """After exp (before the sweep closes it), a resume replays nothing: one error frame instead."""
+    """After exp (before the sweep closes it), a resume from 0 replays nothing of the user's kept
+    event: every answer is the session-expired error."""
     user = _user("stale")
 
     async def scenario(session: aiohttp.ClientSession) -> list[dict[str, Any]]:
-        ws, exp = await _open(session, stack, user, 1)
-        await asyncio.to_thread(_emit, stack, user, "kept")
-        await _frame(ws)
+        event_id = await asyncio.to_thread(_emit, stack, user, "kept")
+        await asyncio.to_thread(_wait_until_kept, stack, user, event_id)  # dispatched before we connect
+        ws, exp = await _open(session, stack, user, SHORT_TOKEN_SECONDS)
         await _sleep_until(exp + 0.1)
         await ws.send_json({"action": "resume", "since": 0})
         return await _frames_until_closed(ws, EXPIRY_CLOSE_BOUND)
 
     frames = [f for f in _run(scenario) if f.get("type") != "presence"]
+    assert [f for f in frames if "id" in f] == []
     assert all(f["type"] == "error" and f["message"].startswith("session expired") for f in frames)
 
 
