@@ -506,6 +506,9 @@ export interface RealtimeOptions {
   resume?: boolean;
   /** `null`: never ping (default `PING_WHEN_IDLE`). */
   idle?: IdleHook | null;
+  /** Send `{"action": "auth"}` with a fresh `getToken()` this long before the session's `exp`
+   * (default 60000; half-way for a shorter token); `null`: never (reconnect instead). */
+  refreshAheadMs?: number | null;
   /** Default: always reconnect. */
   shouldReconnect?: (event: { code: number; reason: string }) => boolean;
   /** The implementation (default `globalThis.WebSocket`; in Node, e.g. the `ws` package's). */
@@ -536,6 +539,8 @@ export declare class RealtimeClient {
   attempt: number;
   /** The highest `seq` received so far, to resume from after a reconnect. */
   readonly lastSeq: number | undefined;
+  /** When the open session ends (its token's `exp`, epoch seconds; moved on by each refresh). */
+  readonly expiresAt: number | undefined;
   /** Call `callback(data, frame)` for every new event of `type`; returns the unsubscribe function. */
   on<T extends EventType>(type: T, callback: (data: EventDataMap[T], frame: EventFrame<T>) => void): () => void;
   /** Call `callback(frame)` for every new event, whatever its type. */

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "FUNCTION_NAMES",
     "HandlerLoadError",
     "LambdaFunction",
     "LocalContext",
@@ -33,7 +32,6 @@ __all__ = [
 ]
 
 # The functions infra/ deploys (one directory each under functions/).
-FUNCTION_NAMES = ("connect", "disconnect", "dispatcher", "stream_bridge")
 FUNCTION_PREFIX = "healthcoach-realtime-"
 ACCOUNT_ID = "000000000000"
 DEFAULT_TIMEOUT_SECONDS = 30.0
