@@ -34,7 +34,7 @@ from healthcoach_realtime.client_messages import (
 )
 from healthcoach_realtime.dispatch.deliver import post_status
 from healthcoach_realtime.frames import encode_frame
-from healthcoach_realtime.history.resume import resync_frame
+from healthcoach_realtime.history.resume import resumed_frame, resync_frame
 from healthcoach_realtime.presence import presence_frame
 from healthcoach_realtime.sessions.expiry import is_live
 from healthcoach_realtime.sessions.message_rate import (
@@ -131,7 +131,8 @@ def _answer(
     plan = history.plan_resume(connection.user_id, message.since)
     if plan.resync:
         return [resync_frame(plan.latest_seq)], until
-    return [e.frame() for e in plan.events], until
+    through = plan.events[-1].seq if plan.events else message.since
+    return [*(e.frame() for e in plan.events), resumed_frame(through)], until
 
 
 def _post(

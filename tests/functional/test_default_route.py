@@ -98,10 +98,23 @@ def test_unknown_action_gets_an_error_frame(default: ModuleType, api: Management
 def test_resume_replays_the_missed_events_in_order(
     default: ModuleType, api: ManagementApiFake, history: HistoryStore
 ) -> None:
-    """Events 1..4 kept, client saw 2: it gets 3 and 4, in order, with their seq."""
+    """Events 1..4 kept, client saw 2: it gets 3 and 4, in order, with their seq, then the
+    terminal {"type": "resumed", "through": 4}."""
     record(history, "a", "b", "c", "d")
     send(default, '{"action":"resume","since":2}')
-    assert [(f["id"], f["seq"]) for f in frames(api)] == [("c", 3), ("d", 4)]
+    *replayed, end = frames(api)
+    assert [(f["id"], f["seq"]) for f in replayed] == [("c", 3), ("d", 4)]
+    assert end == {"type": "resumed", "through": 4}
+
+
+@pytest.mark.usefixtures("connected")
+def test_a_resume_with_nothing_missed_is_answered_resumed_through_since(
+    default: ModuleType, api: ManagementApiFake, history: HistoryStore
+) -> None:
+    """Client saw everything (2 of 2): no replay, one {"type": "resumed", "through": 2}: never silence."""
+    record(history, "a", "b")
+    send(default, '{"action":"resume","since":2}')
+    assert frames(api) == [{"type": "resumed", "through": 2}]
 
 
 @pytest.mark.usefixtures("connected")
@@ -114,16 +127,6 @@ def test_resume_beyond_history_is_one_resync_frame(
     dynamodb.delete_item(TableName=get_settings().history_table, Key=key)
     send(default, '{"action":"resume","since":0}')
     assert frames(api) == [{"type": "resync", "latestSeq": 2}]
-
-
-@pytest.mark.usefixtures("connected")
-def test_up_to_date_resume_gets_nothing(
-    default: ModuleType, api: ManagementApiFake, history: HistoryStore
-) -> None:
-    """A client that saw the latest seq gets no frame."""
-    record(history, "a")
-    send(default, '{"action":"resume","since":1}')
-    assert frames(api) == []
 
 
 def test_resume_from_an_unknown_connection_is_an_error(default: ModuleType, api: ManagementApiFake) -> None:

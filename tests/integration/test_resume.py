@@ -86,6 +86,7 @@ def test_resume_after_disconnect_gets_exactly_the_missed_events_in_order(local_s
         phone = await _connect(session, local_stack, user)
         await phone.send_str(json.dumps({"action": "resume", "since": first["seq"]}))
         replayed = [await _next_frame(phone), await _next_frame(phone)]
+        assert await _next_frame(phone) == {"type": "resumed", "through": replayed[-1]["seq"]}
         ids.append(await asyncio.to_thread(_emit, local_stack, user, "f4"))
         live = await _next_frame(phone)
         for ws in (phone, laptop):

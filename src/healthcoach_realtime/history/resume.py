@@ -8,7 +8,8 @@ up the connections to post it to, so a client that connected after that lookup m
 here: ``awaiting`` tells the store to read again) or gone (expired by TTL, or allocated by a
 dispatcher that crashed). Whatever is still missing after the store's wait, the client is told
 to refetch with one ``resync`` frame instead of a replay with a hole in it; also when it claims
-a seq never handed out (history lost) or more than ``MAX_REPLAY`` entries are due.
+a seq never handed out (history lost) or more than ``MAX_REPLAY`` entries are due. A replay ends
+with one ``resumed`` frame, so every resume is answered by exactly one terminal frame.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from healthcoach_realtime.history.keys import HistoryEvent, SkippedSeq
 
-__all__ = ["MAX_REPLAY", "ResumePlan", "awaiting", "plan_resume", "resync_frame"]
+__all__ = ["MAX_REPLAY", "ResumePlan", "awaiting", "plan_resume", "resumed_frame", "resync_frame"]
 
 # Beyond this a refetch is cheaper than a replay (and a Lambda's time is bounded).
 MAX_REPLAY = 500
@@ -37,6 +38,14 @@ class ResumePlan:
 def resync_frame(latest_seq: int) -> dict[str, Any]:
     """Refetch everything; live events continue after ``latestSeq``."""
     return {"type": "resync", "latestSeq": latest_seq}
+
+
+def resumed_frame(through: int) -> dict[str, Any]:
+    """The replay is complete: every event up to seq ``through`` was sent (``since`` when none was).
+
+    A client that does not get this (or ``resync``) knows its resume was cut short: it resumes again.
+    """
+    return {"type": "resumed", "through": through}
 
 
 def _missing(since: int, latest_seq: int, kept: Sequence[HistoryEvent | SkippedSeq]) -> int:
