@@ -235,8 +235,10 @@ class Monitoring(Construct):
                 "Events",
                 [
                     *of_subscribers("FilterMatched"),
+                    ours(MetricName.EVENTS_EMITTED, label="emitted by the stream bridge"),
                     ours(MetricName.EVENTS_DISPATCHED, label="dispatched"),
                     ours(MetricName.INVALID_EVENTS, label="invalid (dead-lettered)"),
+                    ours(MetricName.DROPPED_ATTRIBUTES, label="item attributes left out (bridge)"),
                 ],
                 [q.metric_approximate_number_of_messages_visible(label=n) for n, q in queues.items()],
             ),

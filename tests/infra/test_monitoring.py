@@ -117,7 +117,13 @@ def test_the_dashboard_shows_connections_events_messages_latency(synthesized: Sy
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for title in ("Connections", "Events", "Subscriber deliveries", "Messages", "Latency"):
         assert f'\\"title\\":\\"{title}' in body
-    for metric in (MetricName.CONNECTIONS_OPENED, MetricName.MESSAGES_SENT, MetricName.DELIVERY_LATENCY):
+    for metric in (
+        MetricName.CONNECTIONS_OPENED,
+        MetricName.MESSAGES_SENT,
+        MetricName.DELIVERY_LATENCY,
+        MetricName.EVENTS_EMITTED,
+        MetricName.DROPPED_ATTRIBUTES,
+    ):
         assert metric in body
 
 
