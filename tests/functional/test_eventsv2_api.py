@@ -10,81 +10,32 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from tests.support.eventsv2 import EVENT_ID, GROUP_OR_USER, ROLE, client, queue, running_emulator
 from tests.support.network import free_port
 
 from healthcoach_realtime.local.emulator import Emulator
 from healthcoach_realtime.local.eventsv2 import EventsV2Options
 
-REGION = "us-east-1"
-ROLE = "arn:aws:iam::123456789012:role/eventsv2-delivery"
-GROUP_OR_USER = (
-    "{% $exists($events.SystemMetadata.EventGroupId) ? $events.SystemMetadata.EventGroupId "
-    ": $events.Data.detail.userId %}"
-)
-EVENT_ID = '{% $events.SystemMetadata."aws:EventId" %}'
-
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     """A real emulator (moto + EventsV2) on a free loopback port."""
-    with pytest.MonkeyPatch.context() as patch:
-        _keep_moto_as_found(patch)
-        started = Emulator(
-            free_port(), eventsv2=EventsV2Options(retry_base_seconds=0.01, retry_max_seconds=0.05)
-        )
-        started.start()
+    with running_emulator(EventsV2Options(retry_base_seconds=0.01, retry_max_seconds=0.05)) as started:
         yield started
-        started.stop()
-
-
-def _keep_moto_as_found(patch: pytest.MonkeyPatch) -> None:
-    """Undo, after the module, the speed-ups ``Emulator.start`` installs in moto's modules, so
-    later tests in this process see moto as they found it."""
-    import jsonpath_ng.ext
-    import moto.core.responses
-    import moto.sqs.models
-    from moto.dynamodb.models.table import Table
-
-    patch.setattr(Table, "all_items", Table.all_items)
-    patch.setattr(jsonpath_ng.ext, "parse", jsonpath_ng.ext.parse)
-    patch.setattr(moto.core.responses, "method_names_from_class", moto.core.responses.method_names_from_class)
-    for name in ("unix_time", "unix_time_millis", "camelcase_to_underscores"):
-        patch.setattr(moto.sqs.models, name, getattr(moto.sqs.models, name))
-
-
-def _client(emulator: Emulator, service: str, **config: Any) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=emulator.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(**config),
-    )
 
 
 @pytest.fixture(scope="module")
 def events(emulator: Emulator) -> Any:
     """boto3's ``eventbridgev2`` client on the emulator."""
-    return _client(emulator, "eventbridgev2")
+    return client(emulator, "eventbridgev2")
 
 
 @pytest.fixture(scope="module")
 def sqs(emulator: Emulator) -> Any:
     """boto3's SQS client on the emulator (moto)."""
-    return _client(emulator, "sqs")
-
-
-def _fifo_queue(sqs: Any) -> tuple[str, str]:
-    url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:10]}.fifo", Attributes={"FifoQueue": "true"})[
-        "QueueUrl"
-    ]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return url, arn
+    return client(emulator, "sqs")
 
 
 def _unique(prefix: str) -> str:
@@ -96,7 +47,7 @@ def test_a_bus_and_a_fifo_subscriber_deliver_to_an_sqs_fifo_queue(
 ) -> None:
     """Create, find by prefix, list, describe, publish: the queue gets the envelope, grouped and keyed."""
     name = _unique("healthcoach-realtime")
-    queue_url, queue_arn = _fifo_queue(sqs)
+    queue_url, queue_arn = queue(sqs)
     bus = events.create_event_bus(Name=name, StorageConfiguration={"RetentionPeriodInDays": 7})
     sqs_parameters = {"MessageGroupId": GROUP_OR_USER, "MessageDeduplicationId": EVENT_ID}
     subscriber = events.create_subscriber(
@@ -182,7 +133,7 @@ def test_an_operation_that_is_not_emulated_is_an_error_not_a_silent_success(even
 
 def test_moto_still_answers_everything_else_on_the_same_port(sqs: Any) -> None:
     """The EventsV2 middleware leaves other services' requests to moto."""
-    url, arn = _fifo_queue(sqs)
+    url, arn = queue(sqs)
 
     assert arn.endswith(url.rsplit("/", 1)[-1])
 

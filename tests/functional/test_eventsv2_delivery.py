@@ -14,21 +14,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from tests.support.network import free_port
+from tests.support.eventsv2 import EVENT_ID, GROUP_OR_USER, ROLE, client, queue, running_emulator
 
 from healthcoach_realtime.local.emulator import Emulator
 from healthcoach_realtime.local.eventsv2 import EventsV2Options
 
-REGION = "us-east-1"
-ROLE = "arn:aws:iam::123456789012:role/eventsv2-delivery"
-GROUP_OR_USER = (
-    "{% $exists($events.SystemMetadata.EventGroupId) ? $events.SystemMetadata.EventGroupId "
-    ": $events.Data.detail.userId %}"
-)
 GROUP_ONLY = "{% $events.SystemMetadata.EventGroupId %}"
-EVENT_ID = '{% $events.SystemMetadata."aws:EventId" %}'
 IDLE_TIMEOUT = 30.0
 
 PRODUCERS, USERS_PER_PRODUCER, EVENTS_PER_USER = 4, 5, 8
@@ -37,28 +29,10 @@ PRODUCERS, USERS_PER_PRODUCER, EVENTS_PER_USER = 4, 5, 8
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     """A real emulator with fast retries; UNORDERED deliveries reordered (the default)."""
-    options = EventsV2Options(retry_base_seconds=0.01, retry_max_seconds=0.05, seed=7)
-    with pytest.MonkeyPatch.context() as patch:
-        _keep_moto_as_found(patch)
-        started = Emulator(free_port(), eventsv2=options)
-        started.start()
+    with running_emulator(
+        EventsV2Options(retry_base_seconds=0.01, retry_max_seconds=0.05, seed=7)
+    ) as started:
         yield started
-        started.stop()
-
-
-def _keep_moto_as_found(patch: pytest.MonkeyPatch) -> None:
-    """Undo, after the module, the speed-ups ``Emulator.start`` installs in moto's modules, so
-    later tests in this process see moto as they found it."""
-    import jsonpath_ng.ext
-    import moto.core.responses
-    import moto.sqs.models
-    from moto.dynamodb.models.table import Table
-
-    patch.setattr(Table, "all_items", Table.all_items)
-    patch.setattr(jsonpath_ng.ext, "parse", jsonpath_ng.ext.parse)
-    patch.setattr(moto.core.responses, "method_names_from_class", moto.core.responses.method_names_from_class)
-    for name in ("unix_time", "unix_time_millis", "camelcase_to_underscores"):
-        patch.setattr(moto.sqs.models, name, getattr(moto.sqs.models, name))
 
 
 @pytest.fixture(autouse=True)
@@ -69,33 +43,16 @@ def no_faults_left(emulator: Emulator) -> Iterator[None]:
     emulator.eventsv2.wait_idle(IDLE_TIMEOUT)
 
 
-def _client(emulator: Emulator, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=emulator.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
-
-
 @pytest.fixture(scope="module")
 def events(emulator: Emulator) -> Any:
     """boto3's ``eventbridgev2`` client on the emulator."""
-    return _client(emulator, "eventbridgev2")
+    return client(emulator, "eventbridgev2")
 
 
 @pytest.fixture(scope="module")
 def sqs(emulator: Emulator) -> Any:
     """boto3's SQS client on the emulator (moto)."""
-    return _client(emulator, "sqs")
-
-
-def _queue(sqs: Any, *, fifo: bool = True) -> tuple[str, str]:
-    name = f"q-{uuid.uuid4().hex[:10]}" + (".fifo" if fifo else "")
-    url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"} if fifo else {})["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return url, arn
+    return client(emulator, "sqs")
 
 
 def _bus_and_subscriber(
@@ -177,7 +134,7 @@ def _out_of_order_users(messages: list[dict[str, Any]]) -> set[str]:
 def _publish_from_many_producers(events: Any, emulator: Emulator, bus: str) -> None:
     """Producers in parallel, each publishing its own users' events in order: every call carries
     the next two events of each of its users, interleaved (u0 n, u1 n, ..., u0 n+1, u1 n+1, ...)."""
-    clients = [_client(emulator, "eventbridgev2") for _ in range(PRODUCERS)]
+    clients = [client(emulator, "eventbridgev2") for _ in range(PRODUCERS)]
     failures: list[BaseException] = []
 
     def produce(client: Any, producer: int) -> None:
@@ -200,7 +157,7 @@ def _publish_from_many_producers(events: Any, emulator: Emulator, bus: str) -> N
 
 def _ordering_run(emulator: Emulator, events: Any, sqs: Any, ordering: str) -> list[dict[str, Any]]:
     """The ordering scenario for a subscriber of type ``ordering``: everything it delivered."""
-    url, arn = _queue(sqs)
+    url, arn = queue(sqs)
     bus, _ = _bus_and_subscriber(events, arn, Type=ordering)
     _publish_from_many_producers(events, emulator, bus)
     assert emulator.eventsv2.wait_idle(IDLE_TIMEOUT)
@@ -237,7 +194,7 @@ def test_a_failing_group_blocks_only_itself_and_resumes_in_order(
     emulator: Emulator, events: Any, sqs: Any
 ) -> None:
     """While alice's deliveries fail, bob's later events arrive; then alice's arrive, in order."""
-    url, arn = _queue(sqs)
+    url, arn = queue(sqs)
     bus, subscriber = _bus_and_subscriber(
         events, arn, RetryPolicy={"MaxRetryAttempts": 185, "MaxEventAgeInSeconds": 86400}
     )
@@ -271,7 +228,7 @@ def test_a_failing_group_blocks_only_itself_and_resumes_in_order(
 
 def test_a_repeated_deduplication_id_is_delivered_once(emulator: Emulator, events: Any, sqs: Any) -> None:
     """The same (group, DeduplicationId) twice: DEDUPLICATED with the first id, one message."""
-    url, arn = _queue(sqs)
+    url, arn = queue(sqs)
     bus, _ = _bus_and_subscriber(events, arn)
 
     first = events.put_events(EventBusArn=bus, Entries=[_entry("alice", 1, DeduplicationId="log-1")])[
@@ -292,7 +249,7 @@ def test_an_entry_without_an_event_group_is_delivered_grouped_by_its_user(
     emulator: Emulator, events: Any, sqs: Any
 ) -> None:
     """No EventGroupId: the group expression falls back to ``detail.userId`` and the event arrives."""
-    url, arn = _queue(sqs)
+    url, arn = queue(sqs)
     bus, _ = _bus_and_subscriber(events, arn)
 
     events.put_events(EventBusArn=bus, Entries=[_entry("carol", 1, group=False)])
@@ -306,8 +263,8 @@ def test_an_event_failing_beyond_its_retry_policy_is_dead_lettered_and_its_group
     emulator: Emulator, events: Any, sqs: Any
 ) -> None:
     """Three failed attempts (2 retries): a DLQ record with the ids and no payload; the next event arrives."""
-    url, arn = _queue(sqs)
-    dlq_url, dlq_arn = _queue(sqs)
+    url, arn = queue(sqs)
+    dlq_url, dlq_arn = queue(sqs)
     bus, subscriber = _bus_and_subscriber(
         events, arn, RetryPolicy={"MaxRetryAttempts": 2}, OnFailureConfiguration={"Arn": dlq_arn}
     )
@@ -336,8 +293,8 @@ def test_sqs_refusing_a_fifo_message_without_a_group_is_a_real_failure(
     emulator: Emulator, events: Any, sqs: Any
 ) -> None:
     """A group expression with no value: SQS refuses the send; after the retries the DLQ says why."""
-    url, arn = _queue(sqs)
-    dlq_url, dlq_arn = _queue(sqs, fifo=False)
+    url, arn = queue(sqs)
+    dlq_url, dlq_arn = queue(sqs, fifo=False)
     bus, subscriber = _bus_and_subscriber(
         events,
         arn,
@@ -360,7 +317,7 @@ def test_a_stopped_subscriber_holds_its_events_until_it_runs_again(
     emulator: Emulator, events: Any, sqs: Any
 ) -> None:
     """STOPPED: nothing is delivered; RUNNING again: the held events arrive in order."""
-    url, arn = _queue(sqs)
+    url, arn = queue(sqs)
     bus, subscriber = _bus_and_subscriber(events, arn)
     events.update_subscriber(SubscriberArn=subscriber, State="STOPPED")
 
@@ -377,7 +334,7 @@ def test_a_stopped_subscriber_holds_its_events_until_it_runs_again(
 
 def test_a_filter_keeps_out_the_events_it_does_not_match(emulator: Emulator, events: Any, sqs: Any) -> None:
     """A DATA filter on detail-type: only matching events reach the queue."""
-    url, arn = _queue(sqs)
+    url, arn = queue(sqs)
     pattern = json.dumps({"detail-type": ["foodLogCreated"]})
     bus, subscriber = _bus_and_subscriber(
         events,

@@ -1,0 +1,76 @@
+"""An embedded emulator with EventsV2 for a test module, and boto3 clients on it.
+
+``running_emulator`` starts one on a free loopback port and, when the module is done, stops it
+and puts back the speed-ups ``Emulator.start`` installs in moto's modules, so later tests in the
+same process see moto as they found it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+
+from healthcoach_realtime.local.emulator import Emulator
+from healthcoach_realtime.local.eventsv2 import EventsV2Options
+from tests.support.network import free_port
+
+__all__ = ["EVENT_ID", "GROUP_OR_USER", "REGION", "ROLE", "client", "queue", "running_emulator"]
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/eventsv2-delivery"
+GROUP_OR_USER = (
+    "{% $exists($events.SystemMetadata.EventGroupId) ? $events.SystemMetadata.EventGroupId "
+    ": $events.Data.detail.userId %}"
+)
+EVENT_ID = '{% $events.SystemMetadata."aws:EventId" %}'
+
+
+@contextmanager
+def running_emulator(options: EventsV2Options) -> Iterator[Emulator]:
+    """A real emulator (moto + EventsV2 with ``options``) on a free loopback port."""
+    with pytest.MonkeyPatch.context() as patch:
+        _keep_moto_as_found(patch)
+        started = Emulator(free_port(), eventsv2=options)
+        started.start()
+        try:
+            yield started
+        finally:
+            started.stop()
+
+
+def _keep_moto_as_found(patch: pytest.MonkeyPatch) -> None:
+    """Have ``patch`` undo, when it is done, what ``Emulator.start`` replaces in moto's modules."""
+    import jsonpath_ng.ext
+    import moto.core.responses
+    import moto.sqs.models
+    from moto.dynamodb.models.table import Table
+
+    patch.setattr(Table, "all_items", Table.all_items)
+    patch.setattr(jsonpath_ng.ext, "parse", jsonpath_ng.ext.parse)
+    patch.setattr(moto.core.responses, "method_names_from_class", moto.core.responses.method_names_from_class)
+    for name in ("unix_time", "unix_time_millis", "camelcase_to_underscores"):
+        patch.setattr(moto.sqs.models, name, getattr(moto.sqs.models, name))
+
+
+def client(emulator: Emulator, service: str) -> Any:
+    """boto3's client for ``service`` on the emulator."""
+    return boto3.client(
+        service,
+        endpoint_url=emulator.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+
+
+def queue(sqs: Any, *, fifo: bool = True) -> tuple[str, str]:
+    """A fresh SQS queue (FIFO unless told otherwise): its URL and ARN."""
+    name = f"q-{uuid.uuid4().hex[:10]}" + (".fifo" if fifo else "")
+    url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"} if fifo else {})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
