@@ -8,8 +8,6 @@ the schema's fields, under the schema's names, and nothing else.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 import pytest
 from tests.support.local_stack import StackUrls, running_stack
+from tests.support.stack_client import listen
 
 TABLE = "FoodEntries-local"
 MAPPING = {
@@ -48,24 +47,6 @@ def app_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUrls]:
         yield stack
 
 
-def _listen(stack: StackUrls, user: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "healthcoach_realtime.cli",
-            "listen",
-            "--user",
-            user,
-            "--port",
-            str(stack.port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_a_write_to_the_apps_table_reaches_listen_with_the_schemas_fields_only(app_stack: StackUrls) -> None:
     """put_item with the app's names and internal attributes -> one foodLogCreated frame whose
     data is id, name, calories: no keys, no audit field, no e-mail."""
@@ -80,7 +61,7 @@ def test_a_write_to_the_apps_table_reaches_listen_with_the_schemas_fields_only(a
         "createdBy": {"S": "someone@example.com"},
         "isDeleted": {"BOOL": False},
     }
-    listener = _listen(app_stack, user)
+    listener = listen(app_stack, user)
     try:
         assert listener.stderr is not None
         assert listener.stdout is not None

@@ -17,8 +17,8 @@ import uuid
 from typing import Any
 
 import aiohttp
-from tests.integration.test_local_stack import _connect, _next_frame, _run
 from tests.support.local_stack import StackUrls
+from tests.support.stack_client import connect, next_frame, run
 
 EVENTS_PER_USER = 12
 
@@ -56,7 +56,7 @@ def test_a_producer_with_only_boto3_reaches_each_browser_in_order(local_stack: S
     users = [f"producer-{uuid.uuid4().hex[:8]}" for _ in range(2)]
 
     async def scenario(session: aiohttp.ClientSession) -> dict[str, list[Any]]:
-        sockets = {user: await _connect(session, local_stack, user) for user in users}
+        sockets = {user: await connect(session, local_stack, user) for user in users}
         producer = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-c", PRODUCER, local_stack.emulator_url, ",".join(users), str(EVENTS_PER_USER)],
@@ -68,11 +68,11 @@ def test_a_producer_with_only_boto3_reaches_each_browser_in_order(local_stack: S
         assert producer.returncode == 0, producer.stderr
         received: dict[str, list[Any]] = {}
         for user, ws in sockets.items():
-            frames = [await _next_frame(ws) for _ in range(EVENTS_PER_USER)]
+            frames = [await next_frame(ws) for _ in range(EVENTS_PER_USER)]
             received[user] = [(f["type"], f["data"]["id"], f["data"]["value"]) for f in frames]
             await ws.close()
         return received
 
-    received = _run(scenario)
+    received = run(scenario)
     expected = [("healthMetricCreated", f"m{n}", n) for n in range(EVENTS_PER_USER)]
     assert received == dict.fromkeys(users, expected)

@@ -13,79 +13,30 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import pytest
 from botocore.exceptions import ClientError
 from tests.support.local_stack import StackUrls, free_port_pair
+from tests.support.stack_client import (
+    SUBPROTOCOL,
+    WAIT_SECONDS,
+    cli,
+    connect,
+    emit,
+    listen,
+    new_user,
+    next_frame,
+    run,
+    token_for,
+)
 
-WAIT_SECONDS = 10.0
-SUBPROTOCOL = "healthcoach.v1"
 MAX_MESSAGE_BYTES = 128 * 1024
-T = TypeVar("T")
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-def _run(scenario: Callable[[aiohttp.ClientSession], Awaitable[T]]) -> T:
-    """Run an async scenario with one client session, bounded in time."""
-
-    async def main() -> T:
-        async with aiohttp.ClientSession() as session:
-            return await asyncio.wait_for(scenario(session), timeout=45)
-
-    return asyncio.run(main())
-
-
-def _user(prefix: str = "user") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())
-
-
-def _token(stack: StackUrls, user: str) -> str:
-    query = urllib.parse.urlencode({"user": user})
-    token: str = _get_json(f"{stack.base_url}/local/issuer/token?{query}")["token"]
-    return token
-
-
-def _emit(stack: StackUrls, user: str, event_type: str, data: dict[str, Any]) -> str:
-    body = json.dumps({"type": event_type, "userId": user, "data": data}).encode()
-    request = urllib.request.Request(
-        f"{stack.base_url}/local/emit", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        event_id: str = json.loads(response.read())["id"]
-    return event_id
-
-
-async def _connect(
-    session: aiohttp.ClientSession, stack: StackUrls, user: str
-) -> aiohttp.ClientWebSocketResponse:
-    """A browser-style connection: the token as the second subprotocol."""
-    token = await asyncio.to_thread(_token, stack, user)
-    return await session.ws_connect(stack.ws_url, protocols=(SUBPROTOCOL, token), autoping=True)
-
-
-async def _next_frame(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-    """The next text frame as JSON, skipping presence frames (a sibling connected or left);
-    fails on a close or after WAIT_SECONDS."""
-    while True:
-        message = await ws.receive(timeout=WAIT_SECONDS)
-        got = f"{message.type!r} {message.data!r}"
-        assert message.type == aiohttp.WSMsgType.TEXT, f"expected a frame, got {got}"
-        frame: dict[str, Any] = json.loads(message.data)
-        if frame.get("type") != "presence":
-            return frame
 
 
 async def _close_code(ws: aiohttp.ClientWebSocketResponse) -> int:
@@ -126,16 +77,6 @@ def _http_status(call: Callable[[], Any]) -> tuple[int, str]:
     return int(error["ResponseMetadata"]["HTTPStatusCode"]), str(error["Error"]["Code"])
 
 
-def _cli(stack: StackUrls, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "healthcoach_realtime.cli", *args, "--port", str(stack.port)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-
-
 FOOD = {"id": "food-1", "name": "Apple", "calories": 95}
 
 
@@ -146,22 +87,22 @@ def test_connect_with_token_subprotocol_is_accepted_and_echoed(local_stack: Stac
     """A valid token in the subprotocols opens the socket, echoing healthcoach.v1 only."""
 
     async def scenario(session: aiohttp.ClientSession) -> str | None:
-        async with await _connect(session, local_stack, _user()) as ws:
+        async with await connect(session, local_stack, new_user()) as ws:
             return ws.protocol
 
-    assert _run(scenario) == SUBPROTOCOL
+    assert run(scenario) == SUBPROTOCOL
 
 
 def test_connect_with_token_in_query_string_records_the_connection(local_stack: StackUrls) -> None:
     """?token= works too, and $connect records one row for the token's user."""
-    user = _user()
+    user = new_user()
 
     async def scenario(session: aiohttp.ClientSession) -> list[str]:
-        token = await asyncio.to_thread(_token, local_stack, user)
+        token = await asyncio.to_thread(token_for, local_stack, user)
         async with session.ws_connect(f"{local_stack.ws_url}?token={token}"):
             return await asyncio.to_thread(_connection_ids, local_stack, user)
 
-    assert len(_run(scenario)) == 1
+    assert len(run(scenario)) == 1
 
 
 @pytest.mark.parametrize("query", ["", "?token=not-a-jwt"], ids=["no-token", "garbage-token"])
@@ -173,7 +114,7 @@ def test_connect_without_valid_token_is_refused_with_401(local_stack: StackUrls,
             await session.ws_connect(local_stack.ws_url + query)
         return refused.value.status
 
-    assert _run(scenario) == 401
+    assert run(scenario) == 401
 
 
 # ---- delivery --------------------------------------------------------------------------------
@@ -181,21 +122,21 @@ def test_connect_without_valid_token_is_refused_with_401(local_stack: StackUrls,
 
 def test_event_reaches_every_connection_of_its_user_and_no_other(local_stack: StackUrls) -> None:
     """Both of alice's sockets get her event; bob's first frame is his own later event, not hers."""
-    alice, bob = _user("alice"), _user("bob")
+    alice, bob = new_user("alice"), new_user("bob")
 
     async def scenario(
         session: aiohttp.ClientSession,
     ) -> tuple[list[dict[str, Any]], dict[str, Any], str, str]:
-        first, second, other = [await _connect(session, local_stack, u) for u in (alice, alice, bob)]
-        alice_id = await asyncio.to_thread(_emit, local_stack, alice, "foodLogCreated", FOOD)
-        frames = [await _next_frame(first), await _next_frame(second)]
-        bob_id = await asyncio.to_thread(_emit, local_stack, bob, "foodLogDeleted", {"id": "food-9"})
-        bob_frame = await _next_frame(other)
+        first, second, other = [await connect(session, local_stack, u) for u in (alice, alice, bob)]
+        alice_id = await asyncio.to_thread(emit, local_stack, alice, "foodLogCreated", FOOD)
+        frames = [await next_frame(first), await next_frame(second)]
+        bob_id = await asyncio.to_thread(emit, local_stack, bob, "foodLogDeleted", {"id": "food-9"})
+        bob_frame = await next_frame(other)
         for ws in (first, second, other):
             await ws.close()
         return frames, bob_frame, alice_id, bob_id
 
-    frames, bob_frame, alice_id, bob_id = _run(scenario)
+    frames, bob_frame, alice_id, bob_id = run(scenario)
     assert [f["id"] for f in frames] == [alice_id, alice_id]
     assert frames[0]["type"] == "foodLogCreated"
     assert frames[0]["data"] == FOOD
@@ -204,30 +145,30 @@ def test_event_reaches_every_connection_of_its_user_and_no_other(local_stack: St
 
 def test_stream_change_on_a_data_table_arrives_as_an_event(local_stack: StackUrls) -> None:
     """A put_item on the food-log table reaches the user's socket as foodLogCreated."""
-    user = _user()
+    user = new_user()
     item = {"userId": {"S": user}, "id": {"S": "food-42"}, "name": {"S": "Pear"}, "calories": {"N": "57"}}
 
     async def scenario(session: aiohttp.ClientSession) -> dict[str, Any]:
-        async with await _connect(session, local_stack, user) as ws:
+        async with await connect(session, local_stack, user) as ws:
             await asyncio.to_thread(
                 local_stack.client("dynamodb").put_item, TableName="healthcoach_food_logs", Item=item
             )
-            return await _next_frame(ws)
+            return await next_frame(ws)
 
-    frame = _run(scenario)
+    frame = run(scenario)
     assert frame["type"] == "foodLogCreated"
     assert frame["data"]["id"] == "food-42"
 
 
 def test_client_killed_without_close_frame_is_removed_on_next_delivery(local_stack: StackUrls) -> None:
     """A vanished client keeps its row (no $disconnect) until a delivery gets 410 and deletes it."""
-    user = _user()
+    user = new_user()
     management = local_stack.client("apigatewaymanagementapi")
 
     async def scenario(session: aiohttp.ClientSession) -> tuple[bool, bool, dict[str, Any]]:
-        victim = await _connect(session, local_stack, user)
+        victim = await connect(session, local_stack, user)
         (victim_id,) = await asyncio.to_thread(_connection_ids, local_stack, user)
-        survivor = await _connect(session, local_stack, user)
+        survivor = await connect(session, local_stack, user)
         victim.get_extra_info("socket").shutdown(socket.SHUT_RDWR)  # gone: no close frame
 
         def gone() -> bool:
@@ -235,8 +176,8 @@ def test_client_killed_without_close_frame_is_removed_on_next_delivery(local_sta
 
         await _eventually(gone, "the gateway notices the lost client")
         row_kept = victim_id in await asyncio.to_thread(_connection_ids, local_stack, user)
-        await asyncio.to_thread(_emit, local_stack, user, "foodLogCreated", FOOD)
-        frame = await _next_frame(survivor)
+        await asyncio.to_thread(emit, local_stack, user, "foodLogCreated", FOOD)
+        frame = await next_frame(survivor)
         await _eventually(
             lambda: victim_id not in _connection_ids(local_stack, user), "the dispatcher removes the row"
         )
@@ -245,7 +186,7 @@ def test_client_killed_without_close_frame_is_removed_on_next_delivery(local_sta
         await victim.close()
         return row_kept, survivor_kept, frame
 
-    row_kept, survivor_kept, frame = _run(scenario)
+    row_kept, survivor_kept, frame = run(scenario)
     assert row_kept, "the row must survive the lost client: only the 410 path may remove it"
     assert survivor_kept
     assert frame["type"] == "foodLogCreated"
@@ -258,33 +199,33 @@ def test_message_over_128_kb_closes_with_1009(local_stack: StackUrls) -> None:
     """A message one byte over API Gateway's 128 KB limit closes the socket with 1009."""
 
     async def scenario(session: aiohttp.ClientSession) -> int:
-        async with await _connect(session, local_stack, _user()) as ws:
+        async with await connect(session, local_stack, new_user()) as ws:
             await ws.send_str("x" * (MAX_MESSAGE_BYTES + 1))
             return await _close_code(ws)
 
-    assert _run(scenario) == 1009
+    assert run(scenario) == 1009
 
 
 def test_idle_connection_is_closed_with_1001_and_forgotten(short_limits_stack: StackUrls) -> None:
     """With no message either way for the idle timeout, the socket closes (1001) and $disconnect runs."""
-    user = _user()
+    user = new_user()
 
     async def scenario(session: aiohttp.ClientSession) -> int:
-        async with await _connect(session, short_limits_stack, user) as ws:
+        async with await connect(session, short_limits_stack, user) as ws:
             code = await _close_code(ws)
         await _eventually(
             lambda: not _connection_ids(short_limits_stack, user), "$disconnect removes the row"
         )
         return code
 
-    assert _run(scenario) == 1001
+    assert run(scenario) == 1001
 
 
 def test_busy_connection_is_closed_at_its_maximum_lifetime(short_limits_stack: StackUrls) -> None:
     """A socket that keeps talking still closes (1001) once it is older than the lifetime."""
 
     async def scenario(session: aiohttp.ClientSession) -> int:
-        async with await _connect(session, short_limits_stack, _user()) as ws:
+        async with await connect(session, short_limits_stack, new_user()) as ws:
 
             async def chatter() -> None:
                 while not ws.closed:
@@ -301,7 +242,7 @@ def test_busy_connection_is_closed_at_its_maximum_lifetime(short_limits_stack: S
             finally:
                 talking.cancel()
 
-    assert _run(scenario) == 1001
+    assert run(scenario) == 1001
 
 
 # ---- management API (boto3) ------------------------------------------------------------------
@@ -309,11 +250,11 @@ def test_busy_connection_is_closed_at_its_maximum_lifetime(short_limits_stack: S
 
 def test_post_to_connection_delivers_the_bytes_as_a_text_frame(local_stack: StackUrls) -> None:
     """boto3's post_to_connection reaches the socket unchanged and answers 200."""
-    user = _user()
+    user = new_user()
     data = b'{"hello": "world"}'
 
     async def scenario(session: aiohttp.ClientSession) -> tuple[int, str]:
-        async with await _connect(session, local_stack, user) as ws:
+        async with await connect(session, local_stack, user) as ws:
             (connection_id,) = await asyncio.to_thread(_connection_ids, local_stack, user)
             response = await asyncio.to_thread(
                 local_stack.client("apigatewaymanagementapi").post_to_connection,
@@ -323,17 +264,17 @@ def test_post_to_connection_delivers_the_bytes_as_a_text_frame(local_stack: Stac
             message = await ws.receive(timeout=WAIT_SECONDS)
             return response["ResponseMetadata"]["HTTPStatusCode"], message.data
 
-    status, received = _run(scenario)
+    status, received = run(scenario)
     assert status == 200
     assert received == data.decode()
 
 
 def test_get_connection_describes_the_socket(local_stack: StackUrls) -> None:
     """get_connection answers ConnectedAt, LastActiveAt and the client's IP and user agent."""
-    user = _user()
+    user = new_user()
 
     async def scenario(session: aiohttp.ClientSession) -> dict[str, Any]:
-        async with await _connect(session, local_stack, user) as ws:
+        async with await connect(session, local_stack, user) as ws:
             (connection_id,) = await asyncio.to_thread(_connection_ids, local_stack, user)
             answer: dict[str, Any] = await asyncio.to_thread(
                 local_stack.client("apigatewaymanagementapi").get_connection, ConnectionId=connection_id
@@ -341,7 +282,7 @@ def test_get_connection_describes_the_socket(local_stack: StackUrls) -> None:
             await ws.close()
             return answer
 
-    answer = _run(scenario)
+    answer = run(scenario)
     assert answer["Identity"]["SourceIp"] == "127.0.0.1"
     assert "aiohttp" in answer["Identity"]["UserAgent"]
     assert answer["ConnectedAt"].tzinfo is not None
@@ -350,11 +291,11 @@ def test_get_connection_describes_the_socket(local_stack: StackUrls) -> None:
 
 def test_delete_connection_closes_the_socket_and_forgets_it(local_stack: StackUrls) -> None:
     """delete_connection answers 204, the client sees a close, and the id is then gone (410)."""
-    user = _user()
+    user = new_user()
     management = local_stack.client("apigatewaymanagementapi")
 
     async def scenario(session: aiohttp.ClientSession) -> tuple[int, int, tuple[int, str]]:
-        ws = await _connect(session, local_stack, user)
+        ws = await connect(session, local_stack, user)
         (connection_id,) = await asyncio.to_thread(_connection_ids, local_stack, user)
         response = await asyncio.to_thread(management.delete_connection, ConnectionId=connection_id)
         code = await _close_code(ws)
@@ -363,7 +304,7 @@ def test_delete_connection_closes_the_socket_and_forgets_it(local_stack: StackUr
         )
         return response["ResponseMetadata"]["HTTPStatusCode"], code, after
 
-    status, code, after = _run(scenario)
+    status, code, after = run(scenario)
     assert status == 204
     assert code == 1000
     assert after == (410, "GoneException")
@@ -381,10 +322,10 @@ def test_post_to_unknown_connection_is_410_gone_exception(local_stack: StackUrls
 
 def test_post_over_128_kb_is_413(local_stack: StackUrls) -> None:
     """Data over 128 KB answers 413 PayloadTooLargeException and the socket stays open."""
-    user = _user()
+    user = new_user()
 
     async def scenario(session: aiohttp.ClientSession) -> tuple[tuple[int, str], bool]:
-        async with await _connect(session, local_stack, user) as ws:
+        async with await connect(session, local_stack, user) as ws:
             (connection_id,) = await asyncio.to_thread(_connection_ids, local_stack, user)
             management = local_stack.client("apigatewaymanagementapi")
             refused = await asyncio.to_thread(
@@ -395,7 +336,7 @@ def test_post_over_128_kb_is_413(local_stack: StackUrls) -> None:
             )
             return refused, not ws.closed
 
-    refused, still_open = _run(scenario)
+    refused, still_open = run(scenario)
     assert refused == (413, "PayloadTooLargeException")
     assert still_open
 
@@ -405,8 +346,8 @@ def test_post_over_128_kb_is_413(local_stack: StackUrls) -> None:
 
 def test_cli_emit_of_invalid_data_fails_with_the_reason(local_stack: StackUrls) -> None:
     """hc-realtime emit with data breaking the schema exits 1 naming the field and the rule."""
-    result = _cli(
-        local_stack, "emit", "foodLogCreated", "--user", _user(), "--data", '{"id": "f", "calories": -5}'
+    result = cli(
+        local_stack, "emit", "foodLogCreated", "--user", new_user(), "--data", '{"id": "f", "calories": -5}'
     )
 
     assert result.returncode == 1
@@ -417,27 +358,13 @@ def test_cli_emit_of_invalid_data_fails_with_the_reason(local_stack: StackUrls) 
 
 def test_cli_listen_prints_an_emitted_event_as_one_json_line(local_stack: StackUrls) -> None:
     """hc-realtime listen prints the frame of an event hc-realtime emit sent to that user."""
-    user = _user()
-    listener = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "healthcoach_realtime.cli",
-            "listen",
-            "--user",
-            user,
-            "--port",
-            str(local_stack.port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    user = new_user()
+    listener = listen(local_stack, user)
     try:
         assert listener.stderr is not None
         assert listener.stdout is not None
         assert "listening" in listener.stderr.readline()  # connected: the event cannot be missed
-        emitted = _cli(local_stack, "emit", "healthMetricDeleted", "--user", user, "--data", '{"id": "m-1"}')
+        emitted = cli(local_stack, "emit", "healthMetricDeleted", "--user", user, "--data", '{"id": "m-1"}')
         line = listener.stdout.readline()
     finally:
         listener.terminate()
@@ -451,7 +378,7 @@ def test_cli_listen_prints_an_emitted_event_as_one_json_line(local_stack: StackU
 
 def test_cli_dev_on_a_port_in_use_fails_with_one_line(local_stack: StackUrls) -> None:
     """A second hc-realtime dev on the same port exits 1 with a one-line error."""
-    result = _cli(local_stack, "dev")
+    result = cli(local_stack, "dev")
 
     assert result.returncode == 1
     assert "in use" in result.stderr
