@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -173,6 +173,46 @@ def dead_letters(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
         QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
     )
     return list(response.get("Messages", []))
+
+
+def _write_in_turns(
+    tables: Tables,
+    table: DataTable,
+    *,
+    item: Callable[..., dict[str, Any]],
+    key: Callable[[str, str], dict[str, Any]],
+    users: tuple[str, str],
+    first: str,
+    calories: tuple[str, int],
+) -> list[dict[str, Any]]:
+    """Four turns of: the user's item ``first`` rewritten (its calories attribute base, base + 1,
+    ...), an item of the other user, a new item of the user; then ``first`` deleted. Both users'
+    stream records, in the stream's order."""
+    (user, other), (attribute, base) = users, calories
+    db = tables.dynamodb
+    for step in range(4):
+        db.put_item(TableName=table.name, Item=item(user, first, **{attribute: {"N": str(base + step)}}))
+        db.put_item(TableName=table.name, Item=item(other, f"o{step}"))
+        db.put_item(TableName=table.name, Item=item(user, f"g{step}"))
+    db.delete_item(TableName=table.name, Key=key(user, first))
+    records = tables.records(table, user) + tables.records(table, other)
+    records.sort(key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+    return records
+
+
+def _assert_in_write_order(mine: list[dict[str, Any]], first: str, base: int) -> None:
+    """``mine`` are the events of those writes, in write order, with each rewrite's calories."""
+    expected = [
+        (t, i)
+        for s in range(4)
+        for t, i in ((f"foodLog{'Created' if s == 0 else 'Updated'}", first), ("foodLogCreated", f"g{s}"))
+    ]
+    assert [(e["detail-type"], e["detail"]["data"]["id"]) for e in mine] == [
+        *expected,
+        ("foodLogDeleted", first),
+    ]
+    calories = [e["detail"]["data"].get("calories") for e in mine if e["detail"]["data"]["id"] == first]
+    assert calories[:4] == [base, base + 1, base + 2, base + 3]
 
 
 def test_put_update_delete_become_created_updated_deleted(
@@ -351,31 +391,18 @@ def test_a_users_table_changes_arrive_in_the_order_dynamodb_wrote_them(
     """Writes to one item and to several items of one user, interleaved with another user's, go
     out in stream order: each user's events reach the dispatch queue in that order."""
     other = f"other-{uuid.uuid4().hex[:8]}"
-    db = tables.dynamodb
-    for step in range(4):
-        db.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "f1", calories={"N": str(100 + step)}))
-        db.put_item(TableName=FOOD_LOGS.name, Item=food_item(other, f"o{step}"))
-        db.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, f"g{step}"))
-    db.delete_item(TableName=FOOD_LOGS.name, Key={"userId": {"S": user}, "id": {"S": "f1"}})
-    records = tables.records(FOOD_LOGS, user) + tables.records(FOOD_LOGS, other)
-    records.sort(key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+    records = _write_in_turns(
+        tables,
+        FOOD_LOGS,
+        item=food_item,
+        key=food_item,
+        users=(user, other),
+        first="f1",
+        calories=("calories", 100),
+    )
     assert invoke(bridge, records) == {"batchItemFailures": []}
     mine = receive_envelopes(sqs, pipeline.queue_url, user, 9)
-    expected = [
-        (t, i)
-        for s in range(4)
-        for t, i in ((f"foodLog{'Created' if s == 0 else 'Updated'}", "f1"), ("foodLogCreated", f"g{s}"))
-    ]
-    assert [(e["detail-type"], e["detail"]["data"]["id"]) for e in mine] == [
-        *expected,
-        ("foodLogDeleted", "f1"),
-    ]
-    assert [e["detail"]["data"].get("calories") for e in mine if e["detail"]["data"]["id"] == "f1"][:4] == [
-        100,
-        101,
-        102,
-        103,
-    ]
+    _assert_in_write_order(mine, "f1", 100)
 
 
 def every_envelope(sqs: Any, queue_url: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
@@ -475,34 +502,15 @@ def test_an_apps_table_changes_arrive_in_the_order_dynamodb_wrote_them(
     """On the app's table too: writes to one entry and to several entries of one user,
     interleaved with another user's, reach the dispatch queue in the stream's order."""
     other = f"other-{uuid.uuid4().hex[:8]}"
-    db = tables.dynamodb
-    for step in range(4):
-        db.put_item(TableName=APP_FOOD.name, Item=app_item(user, "e1", kcal={"N": str(200 + step)}))
-        db.put_item(TableName=APP_FOOD.name, Item=app_item(other, f"o{step}"))
-        db.put_item(TableName=APP_FOOD.name, Item=app_item(user, f"g{step}"))
-    db.delete_item(TableName=APP_FOOD.name, Key=app_key(user, "e1"))
-    records = tables.records(APP_FOOD, user) + tables.records(APP_FOOD, other)
-    records.sort(key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+    records = _write_in_turns(
+        tables, APP_FOOD, item=app_item, key=app_key, users=(user, other), first="e1", calories=("kcal", 200)
+    )
     assert invoke(app_bridge, records) == {"batchItemFailures": []}
 
     received = every_envelope(sqs, pipeline.queue_url, 13)
     mine = [e for e in received if e["detail"]["userId"] == user]
     theirs = [e for e in received if e["detail"]["userId"] == other]
-    expected = [
-        (t, i)
-        for s in range(4)
-        for t, i in ((f"foodLog{'Created' if s == 0 else 'Updated'}", "e1"), ("foodLogCreated", f"g{s}"))
-    ]
-    assert [(e["detail-type"], e["detail"]["data"]["id"]) for e in mine] == [
-        *expected,
-        ("foodLogDeleted", "e1"),
-    ]
-    assert [e["detail"]["data"].get("calories") for e in mine if e["detail"]["data"]["id"] == "e1"][:4] == [
-        200,
-        201,
-        202,
-        203,
-    ]
+    _assert_in_write_order(mine, "e1", 200)
     assert [e["detail"]["data"]["id"] for e in theirs] == ["o0", "o1", "o2", "o3"]
 
 
