@@ -41,6 +41,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from healthcoach_realtime.local.eventsv2 import EventsV2Middleware, EventsV2Options, EventsV2Service
+from healthcoach_realtime.local.eventsv2.sqs_sender import MotoSqsSender
 
 __all__ = [
     "Emulator",
@@ -179,7 +180,8 @@ class Emulator:
     ) -> None:
         self.host = host
         self.port = port
-        self.eventsv2 = EventsV2Service(eventsv2)
+        # Deliveries go straight into moto's SQS backend, which runs in this process.
+        self.eventsv2 = EventsV2Service(eventsv2, sender=MotoSqsSender())
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 

@@ -1,4 +1,9 @@
-"""How deliveries reach SQS: the sender protocol and its default, boto3 against the emulator.
+"""How deliveries reach SQS: the sender protocol, and two senders.
+
+``MotoSqsSender`` hands the message to moto's SQS backend in this process, as moto's own
+EventBridge hands a rule's target its events (the emulator runs moto in-process): the same
+checks and errors as SendMessage, without serializing a request and parsing its answer (about
+2 ms of CPU a delivery). ``Emulator`` uses it.
 
 The delivery engine calls ``sender.send(message)``; a sender raises ``DeliveryError`` (or any
 exception) when SQS refuses, which counts as a failed attempt. ``Boto3SqsSender`` sends to
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
     from healthcoach_realtime.local.eventsv2.arns import QueueArn
     from healthcoach_realtime.local.eventsv2.subscribers import SqsMessage
 
-__all__ = ["Boto3SqsSender", "SqsSender"]
+__all__ = ["Boto3SqsSender", "MotoSqsSender", "SqsSender", "refuse_what_sqs_refuses"]
 
 _GONE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
@@ -41,6 +46,35 @@ class SqsSender(Protocol):
 
 ClientFactory = Callable[[str, str, str], "SQSClient"]
 """(endpoint URL, account, region) -> an SQS client for that account's queues."""
+
+
+def refuse_what_sqs_refuses(message: SqsMessage) -> None:
+    """SQS refuses a FIFO message without ``MessageGroupId`` whatever the queue's settings; moto
+    only when content-based deduplication is off. The emulator must not be kinder than AWS."""
+    if message.queue.fifo and not message.group_id:
+        raise DeliveryError("MissingParameter", "The request must contain the parameter MessageGroupId.")
+
+
+class MotoSqsSender:
+    """SendMessage straight into moto's SQS backend of the queue's account and region."""
+
+    def send(self, message: SqsMessage) -> None:
+        """Raises ``DeliveryError`` with SQS's error code when SQS (moto) refuses the message."""
+        from moto.core.exceptions import ServiceException
+        from moto.sqs.models import sqs_backends
+
+        refuse_what_sqs_refuses(message)
+        queue = message.queue
+        try:
+            sqs_backends[queue.account][queue.region].send_message(
+                queue.name,
+                message.body,
+                delay_seconds=message.delay_seconds,
+                deduplication_id=message.deduplication_id,
+                group_id=message.group_id,
+            )
+        except ServiceException as exc:
+            raise DeliveryError(str(exc.code), str(exc.message)) from None
 
 
 class Boto3SqsSender:
@@ -64,6 +98,7 @@ class Boto3SqsSender:
 
     def send(self, message: SqsMessage) -> None:
         """SendMessage; ``DeliveryError`` with SQS's error code when it is refused."""
+        refuse_what_sqs_refuses(message)
         client = self._client(message.queue)
         request: dict[str, Any] = {
             "QueueUrl": self._queue_url(client, message.queue),
