@@ -68,16 +68,24 @@ def dead_letter_queue(sqs: Any) -> str:
     return str(sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"])
 
 
+def _fresh_bridge(
+    pipeline: EventPipeline, dead_letter_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> ModuleType:
+    """The handler module, loaded afresh after its settings and SQS client are forgotten, so it
+    reads the environment as the test set it."""
+    monkeypatch.setenv("EVENT_BUS_ARN", pipeline.bus_arn)
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
+    get_settings.cache_clear()
+    clients.sqs_client.cache_clear()
+    return load_handler("stream_bridge")
+
+
 @pytest.fixture
 def bridge(
     pipeline: EventPipeline, dead_letter_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ModuleType]:
     """The handler module, fresh, writing to the test bus and dead-lettering to the test DLQ."""
-    monkeypatch.setenv("EVENT_BUS_ARN", pipeline.bus_arn)
-    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
-    get_settings.cache_clear()
-    clients.sqs_client.cache_clear()
-    yield load_handler("stream_bridge")
+    yield _fresh_bridge(pipeline, dead_letter_queue, monkeypatch)
     clients.sqs_client.cache_clear()
 
 
@@ -87,11 +95,7 @@ def app_bridge(
 ) -> Iterator[ModuleType]:
     """The handler deployed for the app's table and ours, as the stack configures it."""
     monkeypatch.setenv(MAPPING_ENV, encode_tables([APP_FOOD, *DATA_TABLES]))
-    monkeypatch.setenv("EVENT_BUS_ARN", pipeline.bus_arn)
-    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
-    get_settings.cache_clear()
-    clients.sqs_client.cache_clear()
-    yield load_handler("stream_bridge")
+    yield _fresh_bridge(pipeline, dead_letter_queue, monkeypatch)
     clients.sqs_client.cache_clear()
 
 
