@@ -11,10 +11,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from tests.support.lambda_handlers import LambdaContext, load_handler
+from tests.support.lambda_handlers import LambdaContext, forget_cached_clients, load_handler
 from tests.support.management_api import ManagementApiFake
 
-from healthcoach_realtime import clients
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.history.store import HistoryStore
 from healthcoach_realtime.local.provision import create_history_table
@@ -22,12 +21,6 @@ from healthcoach_realtime.settings import get_settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "events" / "apigw_default_message.json"
 CONNECTION = "BFHPhfCWIAMCKlQ="
-
-
-def reset_clients() -> None:
-    get_settings.cache_clear()
-    clients.management_api_client.cache_clear()
-    clients.dynamodb_client.cache_clear()
 
 
 @pytest.fixture
@@ -49,9 +42,9 @@ def default(
     connections_table: str, history: HistoryStore, api: ManagementApiFake, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ModuleType]:
     monkeypatch.setenv("WS_API_ENDPOINT", api.endpoint)
-    reset_clients()
+    forget_cached_clients()
     yield load_handler("default")
-    reset_clients()
+    forget_cached_clients()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from tests.support.lambda_handlers import LambdaContext, load_handler
+from tests.support.lambda_handlers import LambdaContext, forget_cached_clients, load_handler
 from tests.support.management_api import ManagementApiFake
 from tests.support.network import free_port
 from tests.support.sqs_events import (
@@ -36,12 +36,6 @@ from healthcoach_realtime.local.provision import create_event_pipeline, create_h
 from healthcoach_realtime.settings import get_settings
 
 REGION = "us-east-1"
-
-
-def reset_clients() -> None:
-    get_settings.cache_clear()
-    clients.management_api_client.cache_clear()
-    clients.sqs_client.cache_clear()
 
 
 @pytest.fixture
@@ -81,9 +75,9 @@ def dispatcher(
     """The handler module, fresh, wired to the test tables, the fake @connections API and the DLQ."""
     monkeypatch.setenv("WS_API_ENDPOINT", api.endpoint)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dead_letter_queue)
-    reset_clients()
+    forget_cached_clients()
     yield load_handler("dispatcher")
-    reset_clients()
+    forget_cached_clients()
 
 
 @pytest.fixture
@@ -223,7 +217,7 @@ def test_unreachable_endpoint_reports_the_records(
 ) -> None:
     """No answer at all (connection refused) is transient: retried, then reported."""
     monkeypatch.setenv("WS_API_ENDPOINT", f"http://127.0.0.1:{free_port()}/test")
-    reset_clients()
+    forget_cached_clients()
     connect(store, "user-b", "b1=")
     response = invoke(dispatcher, load_sample())
     assert response == {"batchItemFailures": [{"itemIdentifier": "3d2e4c0a-7c8b-4f5a-b19c-4b6e3a1d0f32"}]}
@@ -288,7 +282,7 @@ def test_invalid_event_is_retried_when_the_dlq_refuses_it(
 ) -> None:
     """If the dead letter cannot be written, the record is reported so SQS's redrive keeps it."""
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", f"{aws_env}/123456789012/no-such-queue")
-    reset_clients()
+    forget_cached_clients()
     response = invoke(load_handler("dispatcher"), sqs_event(sqs_record("{not json", message_id="bad-2")))
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad-2"}]}
 

@@ -19,11 +19,10 @@ from typing import Any
 import boto3
 import pytest
 from tests.support.jwks_server import JwksServer
-from tests.support.lambda_handlers import LambdaContext, load_handler
+from tests.support.lambda_handlers import LambdaContext, forget_cached_clients, load_handler
 from tests.support.management_api import ManagementApiFake
 from tests.support.sqs_events import emf_metrics, envelope, sqs_event, sqs_record
 
-from healthcoach_realtime import clients
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.dev_identity import DevIssuer
 from healthcoach_realtime.local.provision import create_history_table
@@ -34,13 +33,6 @@ from healthcoach_realtime.settings import get_settings
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 CLIENT = "healthcoach-web"
 CONNECTION = "BFHPhfCWIAMCKlQ="
-
-
-def reset_clients() -> None:
-    get_settings.cache_clear()
-    clients.management_api_client.cache_clear()
-    clients.dynamodb_client.cache_clear()
-    clients.sqs_client.cache_clear()
 
 
 @pytest.fixture
@@ -73,9 +65,9 @@ def environment(
     monkeypatch.setenv("TOKEN_ISSUER", issuer.issuer)
     monkeypatch.setenv("USER_POOL_CLIENT_ID", CLIENT)
     monkeypatch.delenv("USER_POOL_ID", raising=False)
-    reset_clients()
+    forget_cached_clients()
     yield
-    reset_clients()
+    forget_cached_clients()
 
 
 @pytest.fixture
@@ -286,7 +278,7 @@ def dispatcher(environment: None, aws_env: str, monkeypatch: pytest.MonkeyPatch)
     sqs = boto3.client("sqs", endpoint_url=aws_env, region_name="us-east-1")
     dlq = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq)
-    reset_clients()
+    forget_cached_clients()
     return load_handler("dispatcher")
 
 

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["FUNCTIONS_DIR", "LambdaContext", "load_handler"]
+from healthcoach_realtime import clients
+from healthcoach_realtime.settings import get_settings
+
+__all__ = ["FUNCTIONS_DIR", "LambdaContext", "forget_cached_clients", "load_handler"]
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
@@ -22,6 +25,15 @@ def load_handler(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def forget_cached_clients() -> None:
+    """Drop the settings and the boto3 clients a warm handler keeps, so the next ones are built
+    from the environment as the test has set it."""
+    get_settings.cache_clear()
+    clients.dynamodb_client.cache_clear()
+    clients.management_api_client.cache_clear()
+    clients.sqs_client.cache_clear()
 
 
 @dataclass
