@@ -140,13 +140,9 @@ def test_a_mapping_too_big_for_the_bridges_environment_stops_the_synth() -> None
         DeployConfig.from_sources({**GOOD, "dataTableStreamArns": streams}, {})
 
 
-def test_the_entry_point_exits_with_the_message_and_no_traceback() -> None:
-    """``python infra/app.py`` (make synth) without configuration: exit 2, the message, no traceback."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("STAGE_NAME", "USER_POOL_ID", "USER_POOL_CLIENT_ID")
-    }
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
-    result = subprocess.run(
+def _synth(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python infra/app.py`` (what ``make synth`` runs) with ``env``, run to its end."""
+    return subprocess.run(
         [sys.executable, str(REPO_ROOT / "infra" / "app.py")],
         capture_output=True,
         text=True,
@@ -155,6 +151,15 @@ def test_the_entry_point_exits_with_the_message_and_no_traceback() -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_the_entry_point_exits_with_the_message_and_no_traceback() -> None:
+    """``python infra/app.py`` (make synth) without configuration: exit 2, the message, no traceback."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("STAGE_NAME", "USER_POOL_ID", "USER_POOL_CLIENT_ID")
+    }
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    result = _synth(env)
     assert result.returncode == 2
     assert "missing Cognito user pool id" in result.stderr
     assert "Traceback" not in result.stderr
@@ -170,15 +175,7 @@ def test_the_entry_point_refuses_a_bad_mapping_with_a_clear_message() -> None:
         USER_POOL_CLIENT_ID="abc123",
         DATA_TABLE_STREAM_ARNS=json.dumps({"FoodEntries-prod": {**APP_FOOD, "family": "meals"}}),
     )
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "infra" / "app.py")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=120,
-        check=False,
-    )
+    result = _synth(env)
     assert result.returncode == 2
     assert "data table 'FoodEntries-prod': unknown family 'meals'" in result.stderr
     assert "DATA_TABLE_STREAM_ARNS" in result.stderr
