@@ -61,6 +61,12 @@ def _open_as(context: BrowserContext, stack_url: str, user: str) -> Page:
     return page
 
 
+def _two_tabs_of_one_user(context: BrowserContext, stack_url: str) -> tuple[Page, Page]:
+    """Two open tabs of the demo page as the same new user."""
+    user = f"demo-{uuid.uuid4().hex[:8]}"
+    return _open_as(context, stack_url, user), _open_as(context, stack_url, user)
+
+
 def _emit(page: Page, event_type: str) -> str:
     """Click the emit button of ``event_type``; the event id the stack answered."""
     result = page.locator("#emit-result")
@@ -82,9 +88,7 @@ def test_emitted_event_appears_in_every_tab_of_the_user(
     context: BrowserContext, local_stack: StackUrls
 ) -> None:
     """An event emitted from one tab shows, with its type, in both tabs of that user."""
-    user = f"demo-{uuid.uuid4().hex[:8]}"
-    first = _open_as(context, local_stack.base_url, user)
-    second = _open_as(context, local_stack.base_url, user)
+    first, second = _two_tabs_of_one_user(context, local_stack.base_url)
 
     event_id = _emit(first, "foodLogCreated")
 
@@ -148,9 +152,7 @@ def test_sign_out_everywhere_closes_the_other_tabs_of_the_user(
     context: BrowserContext, local_stack: StackUrls
 ) -> None:
     """Sign out in one tab: the stack closes both tabs' sockets (it says 2), and this tab stops."""
-    user = f"demo-{uuid.uuid4().hex[:8]}"
-    first = _open_as(context, local_stack.base_url, user)
-    second = _open_as(context, local_stack.base_url, user)
+    first, second = _two_tabs_of_one_user(context, local_stack.base_url)
     first.locator("#sign-out").click()
     expect(first.locator("#banner")).to_contain_text("2 connection(s) closed", timeout=WAIT_MS)
     expect(first.locator("#status")).to_have_attribute("data-status", "closed")
