@@ -219,6 +219,28 @@ def _assert_in_write_order(mine: list[dict[str, Any]], first: str, base: int) ->
     assert calories[:4] == [base, base + 1, base + 2, base + 3]
 
 
+def _bad_then_good(
+    bridge: ModuleType,
+    tables: Tables,
+    table: DataTable,
+    items: tuple[dict[str, Any], dict[str, Any]],
+    *,
+    queues: tuple[Any, str, str],
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Write an item the schema refuses, then a valid one, of one user, and bridge their records
+    (no batch failure): the records, the one envelope sent, and the one record dead-lettered.
+    ``queues`` is the SQS client, the dispatch queue's URL and the dead-letter queue's URL."""
+    sqs, queue_url, dead_letter_queue = queues
+    for item in items:
+        tables.dynamodb.put_item(TableName=table.name, Item=item)
+    user = items[0][table.user_attribute]["S"]
+    records = tables.records(table, user)
+    assert invoke(bridge, records) == {"batchItemFailures": []}
+    [envelope] = receive_envelopes(sqs, queue_url, user, 1)
+    [parked] = dead_letters(sqs, dead_letter_queue)
+    return records, envelope, parked
+
+
 def test_put_update_delete_become_created_updated_deleted(
     bridge: ModuleType, tables: Tables, pipeline: EventPipeline, sqs: Any, user: str
 ) -> None:
@@ -296,15 +318,12 @@ def test_item_failing_its_schema_is_dead_lettered_and_the_rest_emitted(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A negative calorie count goes to the DLQ with the rule named; the good record still goes out."""
-    tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "bad", calories={"N": "-5"}))
-    tables.dynamodb.put_item(TableName=FOOD_LOGS.name, Item=food_item(user, "good", calories={"N": "5"}))
-    records = tables.records(FOOD_LOGS, user)
+    bad, good = food_item(user, "bad", calories={"N": "-5"}), food_item(user, "good", calories={"N": "5"})
+    records, envelope, parked = _bad_then_good(
+        bridge, tables, FOOD_LOGS, (bad, good), queues=(sqs, pipeline.queue_url, dead_letter_queue)
+    )
 
-    assert invoke(bridge, records) == {"batchItemFailures": []}
-
-    [envelope] = receive_envelopes(sqs, pipeline.queue_url, user, 1)
     assert envelope["detail"]["data"]["id"] == "good"
-    [parked] = dead_letters(sqs, dead_letter_queue)
     assert json.loads(parked["Body"]) == records[0]
     assert "detail.data.calories" in parked["MessageAttributes"]["reason"]["StringValue"]
     assert parked["MessageAttributes"]["origin"]["StringValue"] == "stream-bridge"
@@ -488,15 +507,12 @@ def test_an_apps_item_still_invalid_after_projection_is_dead_lettered(
     user: str,
 ) -> None:
     """A renamed attribute with a value the schema refuses: parked with the schema's field named."""
-    tables.dynamodb.put_item(TableName=APP_FOOD.name, Item=app_item(user, "bad", meal={"S": "brunch"}))
-    tables.dynamodb.put_item(TableName=APP_FOOD.name, Item=app_item(user, "good", kcal={"N": "5"}))
-    records = tables.records(APP_FOOD, user)
+    bad, good = app_item(user, "bad", meal={"S": "brunch"}), app_item(user, "good", kcal={"N": "5"})
+    _, envelope, parked = _bad_then_good(
+        app_bridge, tables, APP_FOOD, (bad, good), queues=(sqs, pipeline.queue_url, dead_letter_queue)
+    )
 
-    assert invoke(app_bridge, records) == {"batchItemFailures": []}
-
-    [envelope] = receive_envelopes(sqs, pipeline.queue_url, user, 1)
     assert envelope["detail"]["data"] == {"id": "good", "calories": 5}
-    [parked] = dead_letters(sqs, dead_letter_queue)
     assert "detail.data.mealType" in parked["MessageAttributes"]["reason"]["StringValue"]
 
 
