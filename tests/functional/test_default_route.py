@@ -24,12 +24,6 @@ CONNECTION = "BFHPhfCWIAMCKlQ="
 
 
 @pytest.fixture
-def api() -> Iterator[ManagementApiFake]:
-    with ManagementApiFake() as fake:
-        yield fake
-
-
-@pytest.fixture
 def history(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> HistoryStore:
     name = f"history-{uuid.uuid4().hex[:8]}"
     create_history_table(dynamodb, name)

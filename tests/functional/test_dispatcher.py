@@ -39,12 +39,6 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def api() -> Iterator[ManagementApiFake]:
-    with ManagementApiFake() as fake:
-        yield fake
-
-
-@pytest.fixture
 def sqs(aws_env: str) -> Any:
     return boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
 

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import pytest
 from tests.support.management_api import ManagementApiFake
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.presence import announce_presence
-
-
-@pytest.fixture
-def api() -> Iterator[ManagementApiFake]:
-    with ManagementApiFake() as fake:
-        yield fake
 
 
 def test_siblings_get_the_count_and_the_excluded_connection_nothing(

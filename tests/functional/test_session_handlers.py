@@ -36,12 +36,6 @@ CONNECTION = "BFHPhfCWIAMCKlQ="
 
 
 @pytest.fixture
-def api() -> Iterator[ManagementApiFake]:
-    with ManagementApiFake() as fake:
-        yield fake
-
-
-@pytest.fixture
 def issuer() -> Iterator[DevIssuer]:
     with JwksServer() as server:
         dev = DevIssuer(server.issuer_url, client_id=CLIENT)
