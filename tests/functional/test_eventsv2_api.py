@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from tests.support.eventsv2 import EVENT_ID, GROUP_OR_USER, ROLE, client, queue, running_emulator
+from tests.support.eventsv2 import (
+    EVENT_ID,
+    GROUP_OR_USER,
+    ROLE,
+    client_fixture,
+    queue,
+    running_emulator,
+)
 from tests.support.network import free_port
 
 from healthcoach_realtime.local.emulator import Emulator
@@ -26,16 +33,8 @@ def emulator() -> Iterator[Emulator]:
         yield started
 
 
-@pytest.fixture(scope="module")
-def events(emulator: Emulator) -> Any:
-    """boto3's ``eventbridgev2`` client on the emulator."""
-    return client(emulator, "eventbridgev2")
-
-
-@pytest.fixture(scope="module")
-def sqs(emulator: Emulator) -> Any:
-    """boto3's SQS client on the emulator (moto)."""
-    return client(emulator, "sqs")
+events = client_fixture("eventbridgev2")
+sqs = client_fixture("sqs")
 
 
 def _unique(prefix: str) -> str:

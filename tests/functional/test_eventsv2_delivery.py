@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from tests.support.eventsv2 import EVENT_ID, GROUP_OR_USER, ROLE, client, queue, running_emulator
+from tests.support.eventsv2 import (
+    EVENT_ID,
+    GROUP_OR_USER,
+    ROLE,
+    client,
+    client_fixture,
+    queue,
+    running_emulator,
+)
 
 from healthcoach_realtime.local.emulator import Emulator
 from healthcoach_realtime.local.eventsv2 import EventsV2Options
@@ -43,16 +51,8 @@ def no_faults_left(emulator: Emulator) -> Iterator[None]:
     emulator.eventsv2.wait_idle(IDLE_TIMEOUT)
 
 
-@pytest.fixture(scope="module")
-def events(emulator: Emulator) -> Any:
-    """boto3's ``eventbridgev2`` client on the emulator."""
-    return client(emulator, "eventbridgev2")
-
-
-@pytest.fixture(scope="module")
-def sqs(emulator: Emulator) -> Any:
-    """boto3's SQS client on the emulator (moto)."""
-    return client(emulator, "sqs")
+events = client_fixture("eventbridgev2")
+sqs = client_fixture("sqs")
 
 
 def _bus_and_subscriber(

@@ -19,7 +19,16 @@ from healthcoach_realtime.local.emulator import Emulator
 from healthcoach_realtime.local.eventsv2 import EventsV2Options
 from tests.support.network import free_port
 
-__all__ = ["EVENT_ID", "GROUP_OR_USER", "REGION", "ROLE", "client", "queue", "running_emulator"]
+__all__ = [
+    "EVENT_ID",
+    "GROUP_OR_USER",
+    "REGION",
+    "ROLE",
+    "client",
+    "client_fixture",
+    "queue",
+    "running_emulator",
+]
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/eventsv2-delivery"
@@ -66,6 +75,19 @@ def client(emulator: Emulator, service: str) -> Any:
         aws_access_key_id="x",
         aws_secret_access_key="x",
     )
+
+
+def client_fixture(service: str) -> Any:
+    """A module-scoped fixture: boto3's ``service`` client on the module's ``emulator`` fixture.
+
+    events = client_fixture("eventbridgev2")
+    """
+
+    def made(emulator: Emulator) -> Any:
+        return client(emulator, service)
+
+    made.__doc__ = f"boto3's {service} client on the emulator."
+    return pytest.fixture(scope="module")(made)
 
 
 def queue(sqs: Any, *, fifo: bool = True) -> tuple[str, str]:
