@@ -74,7 +74,13 @@ def cost_table(calls: list[dict[str, Any]]) -> dict[str, Any]:
         }
         for n in sorted({r["connections_per_user"] for r in calls})
     ]
-    return {"as_of": cost.PRICES_AS_OF, "prices": cost.PRICES, "rows": rows}
+    return {
+        "as_of": cost.PRICES_AS_OF,
+        "prices": cost.PRICES,
+        "published": cost.PUBLISHED_PRICES,
+        "assumed": cost.ASSUMED_PRICES,
+        "rows": rows,
+    }
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:

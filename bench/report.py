@@ -97,8 +97,16 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        "Prices (USD per million): " + ", ".join(f"{k} {v}" for k, v in cost["prices"].items()) + ".",
+        "Published prices (USD; the unit is in each name): "
+        + ", ".join(f"{k} {v}" for k, v in cost.get("published", cost["prices"]).items())
+        + ".",
     ]
+    if cost.get("assumed"):
+        lines += [
+            "",
+            "Assumed prices (the Custom Event Bus publishes none; each is set from a classic EventBridge "
+            "price): " + ", ".join(f"{k} {v}" for k, v in cost["assumed"].items()) + ".",
+        ]
     lines += [
         "",
         "**Cold start** (fresh `python -I`, handler loaded by path, first invocation against moto)",
