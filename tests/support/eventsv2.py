@@ -60,16 +60,19 @@ def _keep_moto_as_found(patch: pytest.MonkeyPatch) -> None:
     from moto.dynamodb.models.table import Table
 
     patch.setattr(Table, "all_items", Table.all_items)
-    patch.setattr(jsonpath_ng.ext, "parse", jsonpath_ng.ext.parse)
-    patch.setattr(moto.core.responses, "method_names_from_class", moto.core.responses.method_names_from_class)
-    for name in ("unix_time", "unix_time_millis", "camelcase_to_underscores"):
-        patch.setattr(moto.sqs.models, name, getattr(moto.sqs.models, name))
+    replaced = [
+        (jsonpath_ng.ext, "parse"),
+        (moto.core.responses, "method_names_from_class"),
+        *((moto.sqs.models, name) for name in ("unix_time", "unix_time_millis", "camelcase_to_underscores")),
+    ]
+    for module, name in replaced:
+        patch.setattr(module, name, getattr(module, name))
 
 
 def client(emulator: Emulator, service: str) -> Any:
     """boto3's client for ``service`` on the emulator."""
     return boto3.client(
-        service,
+        service,  # type: ignore[call-overload]
         endpoint_url=emulator.endpoint_url,
         region_name=REGION,
         aws_access_key_id="x",
