@@ -152,3 +152,20 @@ def test_resume_gives_up_on_an_abandoned_seq_with_resync(history: HistoryStore) 
     history.reserve("u1", 1)
     plan = history.plan_resume("u1", 0, settle_seconds=0.05)
     assert (plan.resync, plan.latest_seq) == (True, 2)
+
+
+def test_an_event_past_its_ttl_is_not_replayed_even_before_dynamodb_deletes_it(
+    dynamodb: Any, history_table: str
+) -> None:
+    """DynamoDB deletes expired items lazily: a resume past an expired (still stored) event is a
+    resync, never a replay of what the 24 h promise no longer covers."""
+    now = [1_000_000.0]
+    store = HistoryStore(dynamodb, history_table, ttl_seconds=60, clock=lambda: now[0])
+    store.assign("u1", events("old"))
+    now[0] += 30
+    store.assign("u1", events("new"))
+    assert [e.event_id for e in store.plan_resume("u1", 0, settle_seconds=0).events] == ["old", "new"]
+    now[0] += 45  # "old" is 75 s old: past its ttl, still in the table
+    plan = store.plan_resume("u1", 0, settle_seconds=0)
+    assert (plan.resync, plan.latest_seq) == (True, 2)
+    assert [e.event_id for e in store.plan_resume("u1", 1, settle_seconds=0).events] == ["new"]

@@ -14,7 +14,7 @@ the whole table per transaction (slow as history grows, and not thread-safe).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -120,7 +120,12 @@ class HistoryStore:
     def kept_after(
         self, user_id: str, since: int, limit: int = MAX_REPLAY + 1
     ) -> list[HistoryEvent | SkippedSeq]:
-        """Kept entries with seq > ``since``, ascending, at most ``limit`` (``bySeq``, consistent)."""
+        """Kept entries with seq > ``since``, ascending, at most ``limit`` (``bySeq``, consistent).
+
+        An item past its ``ttl`` is not kept, even while DynamoDB has not deleted it yet (it does
+        so lazily, typically within days): its seq counts as missing, so the resume is a resync.
+        """
+        now = self._clock()
         entries: list[HistoryEvent | SkippedSeq] = []
         start: Any = None
         while len(entries) < limit:
@@ -134,7 +139,8 @@ class HistoryStore:
                 Limit=limit - len(entries),
                 **kwargs,
             )
-            entries += [entry_from_item(item) for item in response.get("Items", [])]
+            items = response.get("Items", [])
+            entries += [entry_from_item(item) for item in items if not _expired(item, now)]
             start = response.get("LastEvaluatedKey")
             if not start:
                 break
@@ -160,6 +166,12 @@ class HistoryStore:
                 return plan_resume(since, latest, kept)
             sleep(delay)
             delay = min(delay * 2, 0.2)
+
+
+def _expired(item: Mapping[str, Any], now: float) -> bool:
+    """Past its TTL: DynamoDB treats an item whose ``ttl`` is earlier than now as expired."""
+    ttl = item.get("ttl")
+    return ttl is not None and float(ttl["N"]) < now
 
 
 def unique_events(events: Sequence[NewEvent]) -> list[NewEvent]:
