@@ -147,7 +147,6 @@ IN_PROCESS = textwrap.dedent(
 
     endpoint = sys.argv[1]
     service = EventsV2Service()
-    service.use_endpoint(endpoint)
     skip_signing("local")
     route_to_app(EventsV2Middleware(service, MemoizedDispatcher()), endpoint)
     kwargs = dict(endpoint_url=endpoint, region_name="us-east-1")

@@ -41,7 +41,6 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from healthcoach_realtime.local.eventsv2 import EventsV2Middleware, EventsV2Options, EventsV2Service
-from healthcoach_realtime.local.eventsv2.sqs_sender import MotoSqsSender
 
 __all__ = [
     "Emulator",
@@ -181,7 +180,7 @@ class Emulator:
         self.host = host
         self.port = port
         # Deliveries go straight into moto's SQS backend, which runs in this process.
-        self.eventsv2 = EventsV2Service(eventsv2, sender=MotoSqsSender())
+        self.eventsv2 = EventsV2Service(eventsv2)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -212,7 +211,6 @@ class Emulator:
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
         self.port = self._server.server_port
-        self.eventsv2.use_endpoint(self.endpoint_url)
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
         self._thread.start()
 

@@ -8,9 +8,8 @@ pure parts. ``options`` lists the knobs, ``faults`` the test hooks.
 
 Example (what ``local.emulator.Emulator`` does)::
 
-    service = EventsV2Service(EventsV2Options(reorder_unordered=True))
+    service = EventsV2Service(EventsV2Options(reorder_unordered=True))   # delivers into moto's SQS
     app = EventsV2Middleware(service, moto_app)
-    service.use_endpoint("http://127.0.0.1:3002")   # where deliveries reach SQS
     ...
     service.wait_idle(5.0)   # tests: until no delivery is in flight
     service.counters(subscriber_arn).delivered
@@ -26,10 +25,9 @@ from healthcoach_realtime.local.eventsv2.faults import Fault, FaultPlan
 from healthcoach_realtime.local.eventsv2.options import EventsV2Options
 from healthcoach_realtime.local.eventsv2.protocol import EventsV2Middleware
 from healthcoach_realtime.local.eventsv2.service import Caller, EventsV2Service
-from healthcoach_realtime.local.eventsv2.sqs_sender import Boto3SqsSender, SqsSender
+from healthcoach_realtime.local.eventsv2.sqs_sender import MotoSqsSender, SqsSender
 
 __all__ = [
-    "Boto3SqsSender",
     "Caller",
     "DeliveryCounters",
     "DeliveryError",
@@ -38,6 +36,7 @@ __all__ = [
     "EventsV2Service",
     "Fault",
     "FaultPlan",
+    "MotoSqsSender",
     "PublishedEvent",
     "ServiceError",
     "SqsSender",

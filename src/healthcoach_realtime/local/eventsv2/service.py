@@ -63,7 +63,7 @@ from healthcoach_realtime.local.eventsv2.exceptions import (
 )
 from healthcoach_realtime.local.eventsv2.faults import FaultPlan
 from healthcoach_realtime.local.eventsv2.options import EventsV2Options
-from healthcoach_realtime.local.eventsv2.sqs_sender import Boto3SqsSender, SqsSender
+from healthcoach_realtime.local.eventsv2.sqs_sender import MotoSqsSender, SqsSender
 from healthcoach_realtime.local.eventsv2.subscribers import compile_config, with_defaults
 from healthcoach_realtime.local.eventsv2.validation import operation_model, raise_if_invalid
 
@@ -152,7 +152,7 @@ class EventsV2Service:
     ) -> None:
         self.options = options or EventsV2Options()
         self.faults = FaultPlan()
-        self.sender: SqsSender = sender or Boto3SqsSender()
+        self.sender: SqsSender = sender or MotoSqsSender()
         self._clock = clock
         self._engine = DeliveryEngine(self.sender, self.faults, self.options, clock)
         self._dedup = DedupWindow(self.options.dedup_window_seconds, clock)
@@ -184,11 +184,6 @@ class EventsV2Service:
         return handler(request, caller)
 
     # -- for tests and the local stack ---------------------------------------------------------
-
-    def use_endpoint(self, endpoint_url: str) -> None:
-        """Where the default sender finds SQS (the emulator's URL, once bound)."""
-        if isinstance(self.sender, Boto3SqsSender):
-            self.sender.use_endpoint(endpoint_url)
 
     def counters(self, subscriber_arn: str) -> DeliveryCounters:
         """A snapshot of a subscriber's delivery counters."""
