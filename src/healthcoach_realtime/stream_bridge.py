@@ -56,7 +56,6 @@ __all__ = [
     "InvalidStreamRecord",
     "bridge_record",
     "bridge_stream_batch",
-    "event_from_record",
     "plain_image",
     "schema_names",
     "table_name_of",
@@ -174,14 +173,6 @@ def bridge_record(
     named, collisions = schema_names(item, table)
     projected, dropped = project_data(event_type, named)
     return BridgedRecord(DomainEvent(user_id, event_type, projected, event_id), collisions + dropped)
-
-
-def event_from_record(
-    record: Mapping[str, Any], tables: Sequence[DataTable] = DATA_TABLES
-) -> DomainEvent | InvalidStreamRecord | None:
-    """``bridge_record``'s event alone: what reaches the bus for this record."""
-    bridged = bridge_record(record, tables)
-    return bridged.event if isinstance(bridged, BridgedRecord) else bridged
 
 
 def bridge_stream_batch(

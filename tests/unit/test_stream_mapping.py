@@ -13,7 +13,6 @@ from healthcoach_realtime.stream_bridge import (
     BridgedRecord,
     InvalidStreamRecord,
     bridge_record,
-    event_from_record,
     plain_image,
     schema_names,
     table_name_of,
@@ -25,6 +24,12 @@ SAMPLE = Path(__file__).resolve().parents[1] / "events" / "dynamodb_stream_batch
 def sample(position: int) -> dict[str, Any]:
     """Record ``position`` of the sample: food log INSERT, MODIFY, REMOVE; profile INSERT, REMOVE."""
     return copy.deepcopy(json.loads(SAMPLE.read_text())["Records"][position])
+
+
+def event_from_record(record: dict[str, Any]) -> DomainEvent | InvalidStreamRecord | None:
+    """The event ``bridge_record`` makes of ``record`` (what reaches the bus), or why none."""
+    bridged = bridge_record(record)
+    return bridged.event if isinstance(bridged, BridgedRecord) else bridged
 
 
 def test_table_name_comes_from_the_stream_arn() -> None:
