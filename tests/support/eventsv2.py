@@ -54,14 +54,12 @@ def running_emulator(options: EventsV2Options) -> Iterator[Emulator]:
 
 def _keep_moto_as_found(patch: pytest.MonkeyPatch) -> None:
     """Have ``patch`` undo, when it is done, what ``Emulator.start`` replaces in moto's modules."""
-    import jsonpath_ng.ext
     import moto.core.responses
     import moto.sqs.models
     from moto.dynamodb.models.table import Table
 
     patch.setattr(Table, "all_items", Table.all_items)
     replaced = [
-        (jsonpath_ng.ext, "parse"),
         (moto.core.responses, "method_names_from_class"),
         *((moto.sqs.models, name) for name in ("unix_time", "unix_time_millis", "camelcase_to_underscores")),
     ]

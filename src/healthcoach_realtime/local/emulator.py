@@ -1,19 +1,17 @@
-"""The embedded AWS emulator: moto's server (DynamoDB + Streams, EventBridge, SQS) on loopback,
+"""The embedded AWS emulator: moto's server (DynamoDB + Streams, SQS) on loopback,
 plus EventBridge's Custom Event Bus (EventsV2), which moto lacks (``local.eventsv2``).
 
 Built like moto's ``ThreadedMotoServer`` but binding in the caller's thread, so a port in use
 raises ``OSError`` at once (``ThreadedMotoServer`` binds in its thread and then waits forever).
 State lives in memory and is gone when the process stops. The WSGI app behind the port
 (``Emulator.app``) sends EventsV2 operations to ``Emulator.eventsv2`` and everything else to
-moto; the EventsV2 subscribers deliver to moto's SQS through this same endpoint.
+moto; the EventsV2 subscribers deliver straight into moto's SQS backend in this process.
 
-Two of moto's hot spots are cached, since every emit -> frame crosses them (``cProfile`` of the
+moto's hot spots are cached, since every emit -> frame crosses them (``cProfile`` of the
 emulator under load; latency numbers in ``bench/latency.py``'s docstring):
 
 - the request dispatcher finds a request's backend by listing moto's package directory (about
   160 ``stat`` calls), twice per request, under a lock every request takes;
-- EventBridge's SQS target parses the same eight JSONPath expressions (its default input
-  template) for every event, building a new parser each time (~5 ms of each PutEvents);
 - every request lists its response class's methods with ``inspect.getmembers`` to find the
   action (~2% of the stack's CPU per event);
 - every DynamoDB query and scan first sorts the whole table comparing ``DynamoType`` objects
@@ -21,7 +19,7 @@ emulator under load; latency numbers in ``bench/latency.py``'s docstring):
   a third of the stack's CPU, each GSI lookup ~13 ms. ``sort_items_by_plain_keys`` gives the
   same order from keys converted once per item, and sorts again only when the items change;
 - SQS reads the clock through ``unix_time_millis``, which builds and subtracts two datetimes,
-  for every message each time it counts a queue's messages, which every EventBridge -> FIFO
+  for every message each time it counts a queue's messages, which every subscriber -> FIFO
   queue delivery does several times (queue attributes): ~12% of the stack's CPU under the load
   test. ``read_sqs_clock_directly`` reads ``time.time()``, the same instant in the same unit;
 - the same queue attributes convert each of their ~20 names from CamelCase to snake_case on every
@@ -46,7 +44,6 @@ __all__ = [
     "Emulator",
     "MemoizedDispatcher",
     "cache_action_lookup",
-    "cache_jsonpath_parsing",
     "cache_sqs_attribute_names",
     "read_sqs_clock_directly",
     "sort_items_by_plain_keys",
@@ -68,16 +65,6 @@ class MemoizedDispatcher(DomainDispatcherApplication):
         if host not in self._backends_by_host:
             self._backends_by_host[host] = super().get_backend_for_host(host)
         return self._backends_by_host[host]
-
-
-def cache_jsonpath_parsing() -> None:
-    """Make ``jsonpath_ng.ext.parse`` (which moto's EventBridge imports per call) remember results.
-
-    A parsed expression is an immutable tree, so sharing one is safe; idempotent.
-    """
-    import jsonpath_ng.ext
-
-    _memoize(jsonpath_ng.ext, "parse", maxsize=256)
 
 
 def cache_action_lookup() -> None:
@@ -201,7 +188,6 @@ class Emulator:
     def start(self) -> None:
         """Bind (``OSError`` if the port is taken) and serve."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        cache_jsonpath_parsing()
         cache_action_lookup()
         sort_items_by_plain_keys()
         read_sqs_clock_directly()
