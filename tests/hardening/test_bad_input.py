@@ -52,7 +52,7 @@ from tests.support.local_stack import StackUrls
 from tests.support.sqs_events import sqs_record
 
 if TYPE_CHECKING:
-    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_eventbridgev2.type_defs import PutEventsRequestEntryTypeDef
 
 REGION = "us-east-1"
 CORPUS = Path(__file__).parent / "corpus"
