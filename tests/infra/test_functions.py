@@ -187,3 +187,16 @@ def test_the_session_sweeper_knows_the_table_and_the_management_endpoint(synthes
     assert _app_env(synthesized, "session_sweeper") == {"CONNECTIONS_TABLE", "WS_API_ENDPOINT"}
     sweeper = load_handler("session_sweeper")
     assert _function(synthesized, "session_sweeper")["Timeout"] >= 30 + sweeper.PASS_SECONDS
+
+
+def test_the_local_stack_runs_each_function_with_its_deployed_timeout_memory_and_concurrency() -> None:
+    """``hc-realtime dev`` gives each function the limits the stack deploys (its handler reads
+    its remaining time from them), and the dispatcher the event source's maximum concurrency."""
+    from healthcoach_infra.stack import DISPATCHER_MAX_CONCURRENCY
+    from healthcoach_realtime.local import stack as local_stack
+
+    deployed = {name: (float(spec.timeout_seconds), spec.memory_mb) for name, spec in FUNCTIONS.items()}
+    limits = local_stack.FUNCTION_LIMITS
+    local = {name: (float(timeout), memory) for name, (timeout, memory) in limits.items()}
+    assert local == deployed
+    assert local_stack.DISPATCHER_MAX_CONCURRENCY == DISPATCHER_MAX_CONCURRENCY

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.http_websocket import WebSocketError
@@ -42,7 +42,6 @@ from healthcoach_realtime.local.apigw_events import (
     new_request_id,
     select_route,
 )
-from healthcoach_realtime.local.handlers import LambdaFunction
 from healthcoach_realtime.local.live_connections import ConnectionRegistry, LiveConnection
 
 __all__ = ["Gateway", "Limits"]
@@ -70,6 +69,12 @@ class Limits:
         return max(0.05, min(1.0, self.idle_timeout / 4, self.max_lifetime / 4))
 
 
+class Function(Protocol):
+    """What the gateway invokes: a function's execution environments (``FunctionPool``)."""
+
+    async def invoke_async(self, event: dict[str, Any], executor: Executor | None = None) -> Any: ...
+
+
 class Gateway:
     """The WebSocket endpoint: one ``handle`` call per client connection."""
 
@@ -78,7 +83,7 @@ class Gateway:
         *,
         api_id: str,
         stage: str,
-        routes: Mapping[str, LambdaFunction],
+        routes: Mapping[str, Function],
         registry: ConnectionRegistry,
         limits: Limits,
         executor: Executor | None = None,
@@ -244,7 +249,7 @@ class Gateway:
         )
         await self._invoke(function, event)
 
-    async def _invoke(self, function: LambdaFunction, event: dict[str, Any]) -> None:
+    async def _invoke(self, function: Function, event: dict[str, Any]) -> None:
         try:
             await function.invoke_async(event, self._executor)
         except Exception:

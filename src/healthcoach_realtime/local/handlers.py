@@ -1,24 +1,20 @@
-"""Load the Lambda handlers from ``functions/<name>/handler.py`` and invoke them as Lambda does.
+"""Load a Lambda handler from ``functions/<name>/handler.py`` and invoke it as Lambda does.
 
 Loaded by file path, as the Lambda runtime loads its bundle, so nothing in ``functions/`` knows
-it is local. Invocations run in worker threads (the gateway's event loop is never blocked) and
-one at a time: in Lambda an execution environment serves one invocation at a time, and the
-handlers share the package's Powertools logger and metrics, which assume exactly that::
+it is local. The local stack loads each function inside an execution environment of its own
+(``environments``: one process, one invocation at a time); tests load one in their process::
 
-    function = load_function("connect")
-    response = await function.invoke_async(event, executor)
+    function = load_function("connect", timeout_seconds=10)
+    response = function.invoke(event)
 """
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +33,6 @@ ACCOUNT_ID = "000000000000"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 Handler = Callable[[dict[str, Any], Any], Any]
-
-_INVOKE_LOCK = threading.Lock()
 
 
 class HandlerLoadError(RuntimeError):
@@ -81,23 +75,23 @@ class LambdaFunction:
     name: str
     handler: Handler
     region: str = "us-east-1"
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    memory_mb: int = 256
     after_invoke: Callable[[], None] | None = None
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler in this thread (blocking); its exceptions propagate."""
         context = LocalContext(
-            function_name=FUNCTION_PREFIX + self.name.replace("_", "-"), region=self.region
+            function_name=FUNCTION_PREFIX + self.name.replace("_", "-"),
+            memory_limit_in_mb=self.memory_mb,
+            region=self.region,
+            timeout_seconds=self.timeout_seconds,
         )
-        with _INVOKE_LOCK:
-            try:
-                return self.handler(event, context)
-            finally:
-                if self.after_invoke is not None:
-                    self.after_invoke()
-
-    async def invoke_async(self, event: dict[str, Any], executor: Executor | None = None) -> Any:
-        """``invoke`` in a worker thread, so the calling event loop keeps serving."""
-        return await asyncio.get_running_loop().run_in_executor(executor, self.invoke, event)
+        try:
+            return self.handler(event, context)
+        finally:
+            if self.after_invoke is not None:
+                self.after_invoke()
 
 
 def find_functions_dir() -> Path | None:
@@ -114,11 +108,13 @@ def load_function(
     functions_dir: Path | None = None,
     *,
     region: str = "us-east-1",
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    memory_mb: int = 256,
     after_invoke: Callable[[], None] | None = None,
 ) -> LambdaFunction:
     """Import ``<functions_dir>/<name>/handler.py`` as its own module and take its ``handler``.
 
-    ``after_invoke`` runs after every invocation, still inside the one-at-a-time lock.
+    ``after_invoke`` runs after every invocation (the stack drops the invocation's metrics).
     """
     directory = functions_dir or find_functions_dir()
     if directory is None:
@@ -140,4 +136,11 @@ def load_function(
     handler = getattr(module, "handler", None)
     if not callable(handler):
         raise HandlerLoadError(f"{path} has no callable named 'handler'")
-    return LambdaFunction(name=name, handler=handler, region=region, after_invoke=after_invoke)
+    return LambdaFunction(
+        name=name,
+        handler=handler,
+        region=region,
+        timeout_seconds=timeout_seconds,
+        memory_mb=memory_mb,
+        after_invoke=after_invoke,
+    )

@@ -3,7 +3,13 @@
 Each poller is a plain thread (boto3 blocks; the gateway's event loop must not) that builds the
 exact batch events Lambda builds (``source_events``) and honours the answer as Lambda does:
 
-- SQS: long-poll up to 10 messages; delete only the records that succeeded. Records named in
+- SQS: one receiver long-polls up to 10 messages at a time and hands each batch to an invocation
+  of its own, up to ``max_batches`` batches in flight (``SqsEventSource``), as Lambda's pollers
+  do. On a FIFO queue SQS itself keeps a message group out of every other batch while one of
+  its messages is in flight, so a user's events are never handled by two invocations at once
+  (one receiver, because moto reads the groups in flight once per ReceiveMessage: a second
+  long poll could take a group's later messages while the first batch still holds earlier
+  ones). Delete only the records that succeeded. Records named in
   ``batchItemFailures`` (all of them if the handler raised) stay on the queue, come back after
   the visibility timeout, and move to the DLQ after ``maxReceiveCount`` receives (moto applies
   the queue's redrive policy). Locally the visibility timeout is short (receive parameter), so a
@@ -15,7 +21,7 @@ exact batch events Lambda builds (``source_events``) and honours the answer as L
   number, then dropped with an error log (Lambda's ``MaximumRetryAttempts``), so one bad record
   cannot stall the shard.
 
-``invoke`` is any ``event -> response`` callable; the stack passes ``LambdaFunction.invoke``.
+``invoke`` is any ``event -> response`` callable; the stack passes ``FunctionPool.invoke``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from healthcoach_realtime.local.source_events import failed_item_ids, sqs_event, stream_event
@@ -33,7 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams.type_defs import RecordTypeDef
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["PollerThread", "SqsPoller", "StreamPoller"]
+__all__ = ["PollerThread", "SqsEventSource", "SqsPoller", "StreamPoller"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +77,13 @@ class SqsPoller:
 
     def poll_once(self) -> float:
         """Handle one batch (or none after the long poll); returns 0: poll again at once."""
+        messages = self.receive()
+        if messages:
+            self.handle(messages)
+        return 0.0
+
+    def receive(self) -> list[Any]:
+        """One long poll: up to ``SQS_BATCH_SIZE`` messages, now invisible to other receives."""
         response = self._sqs.receive_message(
             QueueUrl=self._queue_url,
             MaxNumberOfMessages=SQS_BATCH_SIZE,
@@ -78,9 +92,10 @@ class SqsPoller:
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        messages = response.get("Messages", [])
-        if not messages:
-            return 0.0
+        return list(response.get("Messages", []))
+
+    def handle(self, messages: Sequence[Any]) -> None:
+        """Invoke with the batch, then delete what succeeded (the rest comes back later)."""
         event = sqs_event(messages, queue_arn=self._queue_arn, region=self._region)
         ids = [record["messageId"] for record in event["Records"]]
         try:
@@ -98,7 +113,50 @@ class SqsPoller:
             log.warning(
                 "%d of %d SQS records failed: redelivered after the visibility timeout", len(failed), len(ids)
             )
+
+
+class SqsEventSource:
+    """Lambda's SQS event source mapping: one receiver, up to ``max_batches`` batches in flight.
+
+    ``step`` fits ``PollerThread``: it waits for a free slot, receives, and hands a non-empty
+    batch to a worker thread (whose invocation runs in an execution environment of its own).
+    """
+
+    def __init__(self, poller: SqsPoller, *, max_batches: int, stop: threading.Event) -> None:
+        self._poller = poller
+        self._slots = threading.BoundedSemaphore(max_batches)
+        self._stop = stop
+        self._workers = ThreadPoolExecutor(max_workers=max_batches, thread_name_prefix="sqs-batch")
+
+    def step(self) -> float:
+        """Receive one batch once a slot is free and start handling it; 0: step again at once."""
+        while not self._slots.acquire(timeout=0.2):
+            if self._stop.is_set():
+                return 0.0
+        try:
+            messages = self._poller.receive()
+        except BaseException:
+            self._slots.release()
+            raise
+        if not messages:
+            self._slots.release()
+            return 0.0
+        self._workers.submit(self._handle, messages)
         return 0.0
+
+    def close(self) -> None:
+        """Wait for the batches in flight (their invocations end within their timeout)."""
+        self._workers.shutdown(wait=True, cancel_futures=True)
+
+    def _handle(self, messages: list[Any]) -> None:
+        try:
+            self._poller.handle(messages)
+        except Exception:
+            log.exception(
+                "SQS batch of %d not handled: redelivered after its visibility timeout", len(messages)
+            )
+        finally:
+            self._slots.release()
 
 
 class StreamPoller:

@@ -1,14 +1,16 @@
-"""``hc-realtime dev``: the whole system in one process on loopback, no AWS account.
+"""``hc-realtime dev``: the whole system on loopback, no AWS account.
 
 Startup order matters: the emulator first, then the resources (as ``infra/`` defines them),
-then the handlers' environment, then the handlers (they read it once), then the pollers, and
-only then the HTTP port, so anything that answers ``GET /local/config`` finds a ready stack::
+then the handlers' environment, then the execution environments (each imports its handler
+with that environment), then the pollers, and only then the HTTP port, so anything that
+answers ``GET /local/config`` finds a ready stack::
 
     run(StackConfig(port=3001))     # until Ctrl-C or SIGTERM
 
 What runs where: the gateway, the @connections API, the issuer and the demo page share one
-aiohttp server (one port); moto listens on port + 1; handler invocations and pollers run in
-threads, so the event loop only moves bytes.
+aiohttp server (one port); the AWS emulator listens on port + 1; every handler invocation runs
+in an execution environment of its function (a worker process, ``environments``), concurrently
+with the others, as in Lambda; pollers run in threads, so the event loop only moves bytes.
 """
 
 from __future__ import annotations
@@ -35,19 +37,15 @@ from healthcoach_realtime.dev_identity import DEV_CLIENT_ID, DevIssuer
 from healthcoach_realtime.local.apigw_events import CONNECT, DEFAULT, DISCONNECT
 from healthcoach_realtime.local.dev_api import DevApi
 from healthcoach_realtime.local.emulator import Emulator
+from healthcoach_realtime.local.environments import FunctionConfig, FunctionPool, InvocationError
 from healthcoach_realtime.local.eventsv2 import EventsV2Options
 from healthcoach_realtime.local.gateway import Gateway, Limits
-from healthcoach_realtime.local.handlers import (
-    HandlerLoadError,
-    LambdaFunction,
-    find_functions_dir,
-    load_function,
-)
+from healthcoach_realtime.local.handlers import find_functions_dir
 from healthcoach_realtime.local.in_process import route_posts_to, route_to_app, skip_signing
 from healthcoach_realtime.local.issuer import IssuerEndpoints
 from healthcoach_realtime.local.live_connections import ConnectionRegistry
 from healthcoach_realtime.local.management_api import ManagementApi
-from healthcoach_realtime.local.pollers import PollerThread, SqsPoller, StreamPoller
+from healthcoach_realtime.local.pollers import PollerThread, SqsEventSource, SqsPoller, StreamPoller
 from healthcoach_realtime.local.provision import (
     EventPipeline,
     create_connections_table,
@@ -75,14 +73,19 @@ STAGE = "local"
 API_ID = "hcrealtime"
 REGION = "us-east-1"
 LOCAL_ACCESS_KEY = "local"  # any key: the emulator checks none (moto derives the account from it)
-# One poller for the FIFO dispatch queue: a second one's long poll would keep the message groups
-# it saw locked when it started (moto 5.2 snapshots them once per ReceiveMessage), so it could
-# take a group's later messages while the first still dispatches its earlier ones. AWS locks
-# each group properly and runs groups concurrently; locally, batches run one after another.
-SQS_POLLERS = 1
-# Route key -> function directory; the CDK app wires the same ($default only once it exists).
+# Route key -> function directory; the CDK app wires the same.
 ROUTES: Mapping[str, str] = {CONNECT: "connect", DISCONNECT: "disconnect", DEFAULT: "default"}
-OPTIONAL_FUNCTIONS = frozenset({"default"})
+# Each function's (timeout seconds, memory MB) as infra/ deploys it (a test pins them equal).
+FUNCTION_LIMITS: Mapping[str, tuple[float, int]] = {
+    "connect": (10, 512),
+    "disconnect": (10, 256),
+    "default": (10, 256),
+    "dispatcher": (30, 512),
+    "stream_bridge": (30, 256),
+    "session_sweeper": (58, 256),
+}
+# The dispatch queue's event source mapping's MaximumConcurrency, as infra/ deploys it.
+DISPATCHER_MAX_CONCURRENCY = 10
 # Variables that could send boto3 somewhere other than the emulator, or fail on a missing profile.
 _UNSAFE_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -113,6 +116,9 @@ class StackConfig:
     bus_fifo_jitter_seconds: float = 0.002
     # The data tables created, streamed and bridged (--data-tables FILE: an app's own).
     data_tables: tuple[TableSource, ...] = DEFAULT_SOURCES
+    # Execution environments (worker processes) each function may run at once (the dispatcher
+    # also at most its event source's MaximumConcurrency): concurrent invocations, as in Lambda.
+    lambda_concurrency: int = 10
 
     @property
     def limits(self) -> Limits:
@@ -209,8 +215,10 @@ class LocalStack:
         )
         self._stop_pollers = threading.Event()
         self._threads: list[PollerThread] = []
-        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lambda")
-        self._functions: dict[str, LambdaFunction] = {}
+        # Threads that wait for invocations (each runs in an environment process, not here).
+        self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="invoke")
+        self._functions: dict[str, FunctionPool] = {}
+        self._sqs_source: SqsEventSource | None = None
         self._pipeline: EventPipeline | None = None
         self._stream_arns: list[str] = []
 
@@ -221,7 +229,7 @@ class LocalStack:
         ensure_port_free(config.host, config.emulator_port)
         self._step(f"AWS emulator (moto) on {config.emulator_url}", self._start_emulator)
         self._step("tables, bus, subscribers, queues + DLQs (as infra/ defines them)", self._provision)
-        self._step("handlers from functions/", self._load_functions)
+        self._step("execution environments for functions/ (one process each, warm)", self._load_functions)
         self._start_pollers()
         # moto, botocore and the handlers leave ~10^6 long-lived objects behind: a full collection
         # that walks them all stalls every thread (~100 ms). Frozen, later collections skip them.
@@ -232,7 +240,7 @@ class LocalStack:
         """Serve HTTP and WebSockets until ``stop`` is set, then close every connection."""
         config = self.config
         registry = ConnectionRegistry()
-        routes = {route: self._functions[name] for route, name in ROUTES.items() if name in self._functions}
+        routes = {route: self._functions[name] for route, name in ROUTES.items()}
         gateway = Gateway(
             api_id=API_ID,
             stage=STAGE,
@@ -273,14 +281,17 @@ class LocalStack:
         self._stop_pollers.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._sqs_source is not None:
+            self._sqs_source.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        for pool in self._functions.values():
+            pool.close()
         self._emulator.stop()
 
     def banner(self) -> str:
         """The URLs, and a one-line example to try."""
         c = self.config
         port_flag = "" if c.port == DEFAULT_PORT else f" --port {c.port}"
-        missing = [n for n in ("dispatcher", "stream_bridge") if n not in self._functions]
         lines = [
             "",
             "HealthCoach Realtime is running (Ctrl-C to stop)",
@@ -297,8 +308,6 @@ class LocalStack:
             f"        hc-realtime emit foodLogCreated --user alice{port_flag}"
             + """ --data '{"id": "f1", "name": "Apple", "calories": 95}'""",
         ]
-        if missing:
-            lines += ["", f"  Not running (handler missing): {', '.join(missing)}"]
         return "\n".join([*lines, ""])
 
     def _step(self, what: str, action: Callable[[], str | None]) -> None:
@@ -353,16 +362,19 @@ class LocalStack:
         directory = find_functions_dir()
         if directory is None:
             raise StackStartError("no functions/ directory found: run hc-realtime dev from the repository")
-        for name in sorted({*ROUTES.values(), "dispatcher", "stream_bridge", "session_sweeper"}):
+        for name, (timeout, memory) in FUNCTION_LIMITS.items():
             if not (directory / name / "handler.py").is_file():
-                if name not in OPTIONAL_FUNCTIONS:
-                    self._out(f"  warning: functions/{name}/handler.py is missing: that part will not run")
-                continue
+                raise StackStartError(f"functions/{name}/handler.py is missing")
+            concurrency = self.config.lambda_concurrency
+            if name == "dispatcher":
+                concurrency = min(concurrency, DISPATCHER_MAX_CONCURRENCY)
+            config = FunctionConfig(name, timeout, memory, max(1, concurrency), REGION)
+            self._functions[name] = FunctionPool(config, directory, _function_environment(config))
+        # One warm environment per function, started side by side: the first requests find them.
+        with ThreadPoolExecutor(max_workers=len(self._functions)) as starting:
             try:
-                self._functions[name] = load_function(
-                    name, directory, region=REGION, after_invoke=_discard_metrics
-                )
-            except HandlerLoadError as exc:
+                list(starting.map(FunctionPool.warm, self._functions.values()))
+            except InvocationError as exc:
                 raise StackStartError(str(exc)) from None
         return ", ".join(sorted(self._functions))
 
@@ -370,50 +382,50 @@ class LocalStack:
         pipeline = self._pipeline
         assert pipeline is not None
         sqs = boto3.client("sqs", region_name=REGION)
-        dispatcher = self._functions.get("dispatcher")
-        if dispatcher is not None:
-            poller = SqsPoller(
-                sqs=sqs,
-                queue_url=pipeline.queue_url,
-                queue_arn=pipeline.queue_arn,
-                region=REGION,
-                invoke=dispatcher.invoke,
-                visibility_timeout=self.config.visibility_timeout,
-            )
-            for number in range(SQS_POLLERS):
-                self._threads.append(
-                    PollerThread(f"sqs-poller-{number}", poller.poll_once, self._stop_pollers)
-                )
-        bridge = self._functions.get("stream_bridge")
-        if bridge is not None:
-            streams = StreamPoller(
-                streams=boto3.client("dynamodbstreams", region_name=REGION),
-                stream_arns=self._stream_arns,
-                invoke=bridge.invoke,
-                stop=self._stop_pollers,
-            )
-            self._threads.append(PollerThread("stream-poller", streams.poll_once, self._stop_pollers))
+        dispatcher = self._functions["dispatcher"]
+        poller = SqsPoller(
+            sqs=sqs,
+            queue_url=pipeline.queue_url,
+            queue_arn=pipeline.queue_arn,
+            region=REGION,
+            invoke=dispatcher.invoke,
+            visibility_timeout=self.config.visibility_timeout,
+        )
+        self._sqs_source = SqsEventSource(
+            poller, max_batches=dispatcher.config.concurrency, stop=self._stop_pollers
+        )
+        self._threads.append(PollerThread("sqs-event-source", self._sqs_source.step, self._stop_pollers))
+        streams = StreamPoller(
+            streams=boto3.client("dynamodbstreams", region_name=REGION),
+            stream_arns=self._stream_arns,
+            invoke=self._functions["stream_bridge"].invoke,
+            stop=self._stop_pollers,
+        )
+        self._threads.append(PollerThread("stream-poller", streams.poll_once, self._stop_pollers))
         sweeper = TtlSweeper(
             boto3.client("dynamodb", region_name=REGION),
             DEFAULT_CONNECTIONS_TABLE,
             interval=self.config.ttl_sweep_seconds,
         )
         self._threads.append(PollerThread("ttl-sweeper", sweeper.step, self._stop_pollers))
-        session_sweeper = self._functions.get("session_sweeper")
-        if session_sweeper is not None:
-            schedule = ScheduledInvocation(session_sweeper.invoke, interval=self.config.session_sweep_seconds)
-            self._threads.append(PollerThread("session-sweeper", schedule.step, self._stop_pollers))
+        schedule = ScheduledInvocation(
+            self._functions["session_sweeper"].invoke, interval=self.config.session_sweep_seconds
+        )
+        self._threads.append(PollerThread("session-sweeper", schedule.step, self._stop_pollers))
         for thread in self._threads:
             thread.start()
 
 
-def _discard_metrics() -> None:
-    """Locally metrics go nowhere (``POWERTOOLS_METRICS_DISABLED``), yet Powertools keeps them and
-    prints the whole set to stdout at every 100th value of a metric: drop them after each invocation.
-    """
-    from healthcoach_realtime.observability import metrics
-
-    metrics.clear_metrics()
+def _function_environment(config: FunctionConfig) -> dict[str, str]:
+    """What an environment of ``config``'s function starts with: this process's environment (the
+    handlers' variables, set while provisioning) and the variables Lambda sets for a function."""
+    name = "healthcoach-realtime-" + config.name.replace("_", "-")
+    return {
+        **os.environ,
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    }
 
 
 def _emit(user_id: str, event_type: str, data: Mapping[str, Any]) -> str:
