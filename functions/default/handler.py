@@ -62,7 +62,10 @@ def rate_policy() -> MessageRatePolicy:
 @logger.inject_lambda_context(log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Answer one message; 200 whatever the answer (API Gateway ignores it without a route response)."""
+    """Answer one message; 200 whatever the answer (API Gateway ignores it without a route response).
+
+    The context's time left bounds a resume's replay and a presence ask's posts to the others.
+    """
     outcome = answer_message(
         event,
         connections=connections(),
@@ -70,6 +73,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         management=management_api_client(),
         verifier=verifier,
         policy=rate_policy(),
+        remaining=lambda: context.get_remaining_time_in_millis() / 1000,
     )
     _record(outcome)
     return {"statusCode": 200}
@@ -86,4 +90,10 @@ def _record(outcome: MessageOutcome) -> None:
         name = MetricName.SESSIONS_REFRESHED if outcome.refresh.refreshed else MetricName.REFRESH_FAILURES
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         extra["refresh"] = outcome.refresh.refusal or "ok"
+    if outcome.replay is not None:
+        end = outcome.replay.terminal
+        extra["replayed"] = outcome.replay.events_sent
+        extra["resume_end"] = "none" if end is None else "more" if end.get("more") else end["type"]
+    if outcome.told:
+        extra["presence_told"] = outcome.told
     logger.info("message answered", extra=extra)

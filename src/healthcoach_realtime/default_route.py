@@ -13,6 +13,12 @@ this connection's row was written before it could send ``resume``. So each event
 that read, to a lookup that finds this connection (live). Nothing falls between; an event can
 arrive both ways, and live frames can overtake the replay, so the client drops repeats by ``id``
 (see clients/web/README.md). The residual window is GSI propagation (normally milliseconds).
+
+Every answer is posted through a ``Replier`` (brief retries; nothing after the session's end or
+past the invocation's time, ``remaining``). A resume is served by ``history.replay``: chunked,
+within that time, and always ended by one terminal frame that says how far it got. A
+``presence`` ask is answered, then the same count goes to the user's other connections at once
+(``presence.tell``): that is how they learn a device connected, without a post in ``$connect``.
 """
 
 from __future__ import annotations
@@ -32,10 +38,9 @@ from healthcoach_realtime.client_messages import (
     parse_message,
     pong_frame,
 )
-from healthcoach_realtime.dispatch.deliver import post_status
-from healthcoach_realtime.frames import encode_frame
-from healthcoach_realtime.history.resume import resumed_frame, resync_frame
-from healthcoach_realtime.presence import presence_frame
+from healthcoach_realtime.history.replay import ReplayOutcome, serve_resume
+from healthcoach_realtime.presence import presence_frame, tell
+from healthcoach_realtime.replies import Replier
 from healthcoach_realtime.sessions.expiry import is_live
 from healthcoach_realtime.sessions.message_rate import (
     MessageRatePolicy,
@@ -62,11 +67,14 @@ SESSION_EXPIRED = 'session expired: send {"action": "auth", "token": <a fresh to
 
 @dataclass(frozen=True)
 class MessageOutcome:
-    """What the handler logs and counts: frames accepted, the rate verdict, a refresh's outcome."""
+    """What the handler logs and counts: frames accepted, the rate verdict, a refresh's outcome,
+    a resume's outcome, and how many other connections a presence ask told."""
 
     sent: int
     verdict: Verdict | None = None  # None: no such connection
     refresh: RefreshOutcome | None = None
+    replay: ReplayOutcome | None = None
+    told: int = 0
 
 
 def answer_message(
@@ -78,19 +86,21 @@ def answer_message(
     verifier: Callable[[], TokenVerifier],
     policy: MessageRatePolicy,
     clock: Callable[[], float] = time.time,
+    remaining: Callable[[], float] | None = None,
 ) -> MessageOutcome:
     """Count the message, then post its answer frames to the sender, in order.
 
     ``verifier`` is a factory: only ``auth`` builds one (a ping does not pay for the JWT library).
+    ``remaining``: seconds left in the invocation (the Lambda context's), ``None`` for no bound.
     """
     connection_id = str(event.get("requestContext", {}).get("connectionId", ""))
     message = parse_message(event.get("body") if not event.get("isBase64Encoded") else None)
     now = clock()
+    reply = Replier(management, connection_id, remaining=remaining, wall_clock=clock)
     counted = connections.count_message(connection_id, window_start(now, policy))
     if counted is None:
-        return MessageOutcome(
-            _post(management, connection_id, [error_frame(UNKNOWN_CONNECTION)], None, clock)
-        )
+        reply.post(error_frame(UNKNOWN_CONNECTION))
+        return MessageOutcome(reply.sent)
     connection, count = counted
     verdict = judge(count, policy)
     if verdict is Verdict.CLOSE:
@@ -100,56 +110,42 @@ def answer_message(
     if verdict is Verdict.DROP:
         return MessageOutcome(0, verdict)
     if verdict is Verdict.LIMITED:
-        frame = error_frame(limited_message(policy))
-        return MessageOutcome(_post(management, connection_id, [frame], None, clock), verdict)
+        reply.post(error_frame(limited_message(policy)))
+        return MessageOutcome(reply.sent, verdict)
     if isinstance(message, Authorize):
         refresh = refresh_session(message.token, connection, verifier(), connections, now=now)
-        return MessageOutcome(
-            _post(management, connection_id, [refresh.frame], None, clock), verdict, refresh
-        )
-    frames, until = _answer(message, connection, connections, history, now)
-    return MessageOutcome(_post(management, connection_id, frames, until, clock), verdict)
+        reply.post(refresh.frame)
+        return MessageOutcome(reply.sent, verdict, refresh)
+    if isinstance(message, Invalid):
+        reply.post(error_frame(message.message))
+        return MessageOutcome(reply.sent, verdict)
+    if not is_live(connection.expires_at, now):
+        reply.post(error_frame(SESSION_EXPIRED))
+        return MessageOutcome(reply.sent, verdict)
+    # From here on nothing is posted once the session has ended (a replay must not outlive it).
+    reply.until = float(connection.expires_at)
+    return _serve(message, verdict, reply, connection, connections, history)
 
 
-def _answer(
-    message: Ping | Resume | AskPresence | Invalid,
+def _serve(
+    message: Ping | Resume | AskPresence,
+    verdict: Verdict,
+    reply: Replier,
     connection: Connection,
     connections: ConnectionStore,
     history: HistoryStore,
-    now: float,
-) -> tuple[list[dict[str, Any]], float | None]:
-    """The frames, and the time after which none of them may be posted (the session's end)."""
-    if isinstance(message, Invalid):
-        return [error_frame(message.message)], None
-    if not is_live(connection.expires_at, now):
-        return [error_frame(SESSION_EXPIRED)], None
-    until = float(connection.expires_at)
+) -> MessageOutcome:
+    """Answer a live session's ping, presence ask or resume."""
     if isinstance(message, Ping):
-        return [pong_frame()], until
+        reply.post(pong_frame())
+        return MessageOutcome(reply.sent, verdict)
     if isinstance(message, AskPresence):
-        return [presence_frame(len(connections.connection_ids_of(connection.user_id)))], until
+        ids = connections.connection_ids_of(connection.user_id)
+        frame = presence_frame(len(ids))
+        reply.post(frame)
+        others = [c for c in ids if c != reply.connection_id]
+        told = tell(reply.management, others, frame, remaining=reply.remaining)
+        return MessageOutcome(reply.sent, verdict, told=told)
     plan = history.plan_resume(connection.user_id, message.since)
-    if plan.resync:
-        return [resync_frame(plan.latest_seq)], until
-    through = plan.events[-1].seq if plan.events else message.since
-    return [*(e.frame() for e in plan.events), resumed_frame(through)], until
-
-
-def _post(
-    management: ApiGatewayManagementApiClient,
-    connection_id: str,
-    frames: list[dict[str, Any]],
-    until: float | None,
-    clock: Callable[[], float],
-) -> int:
-    """Post in order; stop at the first failure (the client reconnects and resumes again) or
-    once the session has ended (a long replay must not outlive the token)."""
-    sent = 0
-    for frame in frames:
-        if until is not None and clock() >= until:
-            break
-        status = post_status(management, connection_id, encode_frame(frame))
-        if status is None or not 200 <= status < 300:
-            break
-        sent += 1
-    return sent
+    replay = serve_resume(reply, message.since, plan)
+    return MessageOutcome(reply.sent, verdict, replay=replay)

@@ -9,7 +9,8 @@ here: ``awaiting`` tells the store to read again) or gone (expired by TTL, or al
 dispatcher that crashed). Whatever is still missing after the store's wait, the client is told
 to refetch with one ``resync`` frame instead of a replay with a hole in it; also when it claims
 a seq never handed out (history lost) or more than ``MAX_REPLAY`` entries are due. A replay ends
-with one ``resumed`` frame, so every resume is answered by exactly one terminal frame.
+with one ``resumed`` frame, so every resume is answered by exactly one terminal frame; a replay
+cut short (``history.replay``) says so with ``more`` and how far it got.
 """
 
 from __future__ import annotations
@@ -40,12 +41,16 @@ def resync_frame(latest_seq: int) -> dict[str, Any]:
     return {"type": "resync", "latestSeq": latest_seq}
 
 
-def resumed_frame(through: int) -> dict[str, Any]:
-    """The replay is complete: every event up to seq ``through`` was sent (``since`` when none was).
+def resumed_frame(through: int, *, more: bool = False) -> dict[str, Any]:
+    """Every event up to seq ``through`` was sent (``since`` when none was); with ``more`` the
+    replay was cut short there (time, or posts that kept failing): resume again from ``through``.
 
-    A client that does not get this (or ``resync``) knows its resume was cut short: it resumes again.
+    A client that gets neither this nor ``resync`` resumes again from where it last asked.
     """
-    return {"type": "resumed", "through": through}
+    frame: dict[str, Any] = {"type": "resumed", "through": through}
+    if more:
+        frame["more"] = True
+    return frame
 
 
 def _missing(since: int, latest_seq: int, kept: Sequence[HistoryEvent | SkippedSeq]) -> int:
