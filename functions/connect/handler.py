@@ -1,6 +1,10 @@
 """``$connect``: verify the caller's Cognito token, bound the user's connections, record the
 connection with the token's ``exp`` (200, 401, 429 or 500).
 
+Nothing is posted here: the handshake's time is the verification and one write. The user's
+other connections learn of this one when it asks ``{"action": "presence"}`` once open (see
+``presence``).
+
 Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
 only the package. The verifier (with its JWKS cache) and the store live as long as the process.
 """
@@ -19,7 +23,6 @@ from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connection_lifecycle import open_connection
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.observability import MetricName, logger, metrics
-from healthcoach_realtime.presence import announce_presence
 from healthcoach_realtime.sessions.connection_cap import ConnectionCap
 from healthcoach_realtime.sessions.sockets import socket_is_open
 from healthcoach_realtime.settings import get_settings
@@ -78,13 +81,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "connection opened",
             extra={"connection_id": outcome.connection_id, "user_id": outcome.connection.user_id},
         )
-        tell_siblings(outcome.connection.user_id, opening=outcome.connection_id)
     return outcome.response
-
-
-def tell_siblings(user_id: str, *, opening: str) -> None:
-    """Presence to the user's other connections (best effort: never fails the handshake)."""
-    try:
-        announce_presence(store(), management_api_client(), user_id, exclude=(opening,))
-    except Exception:
-        logger.exception("presence not announced", extra={"user_id": user_id})
