@@ -55,5 +55,11 @@ synth: $(STAMP) ## write the CloudFormation template to cdk.out/ (no AWS credent
 bench: $(STAMP) ## benchmarks: writes bench/results.json and bench/results.md
 	$(BIN)/python -m bench
 
+# Against the local stack of a `make dev` in another terminal, or a deployed stage:
+#   make smoke ARGS="--ws-url wss://... --bus-arn arn:aws:events:... --token-command '...'"
+.PHONY: smoke
+smoke: $(STAMP) ## connect, emit, receive, miss two events, resume; exit 1 with the reason if a step fails
+	$(BIN)/python -m healthcoach_realtime.smoke $(ARGS)
+
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
