@@ -1,8 +1,9 @@
 """Faults: every event is delivered to every connection of its user or ends in the DLQ, counted.
 
 Each test runs the real pipeline around the dispatcher on loopback: events go through
-``emit_many`` onto an EventBridge bus in moto's server, the rule puts them on an SQS queue with a
-redrive policy to a DLQ, and the local stack's ``SqsPoller`` receives real batches, invokes the
+``emit_many`` onto a Custom Event Bus in the emulator, its FIFO subscriber puts them on a FIFO
+queue (one message group per user, as deployed) with a redrive policy to a FIFO DLQ, and the
+local stack's ``SqsPoller`` receives real batches, invokes the
 dispatcher handler (loaded by path, as Lambda loads it), deletes only what it did not report in
 ``batchItemFailures`` and lets the rest come back after a 1 s visibility timeout, as Lambda's
 poller does. Faults are injected at the edges only: the @connections fake answers 429/500 or
@@ -117,11 +118,13 @@ def rig(
     suffix = uuid.uuid4().hex[:8]
     sqs = boto3.client("sqs", endpoint_url=aws_env, region_name=REGION)
     events = boto3.client("eventbridgev2", endpoint_url=aws_env, region_name=REGION)
-    dlq_url = sqs.create_queue(QueueName=f"faults-dlq-{suffix}")["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName=f"faults-dlq-{suffix}.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
     dlq_arn = queue_arn(sqs, dlq_url)
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
     pipeline = subscribed_queue(
-        events, sqs, "faults", fifo=False, attributes={"RedrivePolicy": json.dumps(redrive)}
+        events, sqs, "faults", fifo=True, attributes={"RedrivePolicy": json.dumps(redrive)}
     )
     queue_url, arn, bus = pipeline.queue_url, pipeline.queue_arn, pipeline.bus_arn
     history = f"history-{suffix}"
@@ -208,7 +211,8 @@ def _drain(rig: Rig, invoke: Callable[[dict[str, Any]], Any]) -> int:
 
 
 def _dead_lettered_ids(rig: Rig) -> list[str]:
-    """Event ids of the envelopes in the DLQ, one per message (read once, kept invisible)."""
+    """Event ids of the envelopes in the DLQ, one per message (read once: each is deleted, since a
+    FIFO queue holds back a group's later messages while an earlier one is in flight)."""
     seen: dict[str, str] = {}
     while True:
         messages = rig.sqs.receive_message(
@@ -218,6 +222,10 @@ def _dead_lettered_ids(rig: Rig) -> list[str]:
             return list(seen.values())
         for message in messages:
             seen[message["MessageId"]] = str(json.loads(message["Body"])["id"])
+        rig.sqs.delete_message_batch(
+            QueueUrl=rig.dlq_url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+        )
 
 
 def _delivered_ids(rig: Rig, users: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -284,6 +292,31 @@ def test_management_api_429_500_and_resets_lose_nothing(rig: Rig) -> None:
     assert set(faulted) == {0, 429, 500}, f"every fault kind injected: {faulted}"
     assert tally.vanished == [], f"{tally}; {batches} batches; faults {faulted}"
     assert tally.accounted == tally.emitted, str(tally)
+
+
+def test_a_429_and_5xx_storm_that_clears_ends_with_every_event_delivered(rig: Rig) -> None:
+    """@connections answers every post 429, 500 or 503 for the first 1.5 s, then recovers: every
+    event reaches every connection of its user, and none is dead-lettered (retries and the
+    queue's redelivery outlast a short storm; the DLQ is for what never recovers).
+
+    Faked: the @connections API (ManagementApiFake.faults), as in the test above.
+    """
+    users = _connect_users(rig)
+    emitted = _emit(rig, list(users))
+    rig.api.faults(1.0, answers=(429, 500, 503), seed=3)
+    clearing = threading.Timer(1.5, rig.api.faults, args=(0.0,))
+    clearing.start()
+    try:
+        batches = _drain(rig, _invoke(rig))
+    finally:
+        clearing.cancel()
+
+    tally = _tally(rig, users, emitted)
+    print(tally)  # shown with pytest -s or -rP
+    stormed = Counter(p.status for p in rig.api.posts() if p.status != 200)
+    assert stormed, "no post met the storm"
+    assert tally.dead_lettered == 0, f"{tally}; {batches} batches; storm {stormed}"
+    assert tally.delivered == tally.emitted, f"{tally}; {batches} batches; storm {stormed}"
 
 
 def test_dynamodb_throttling_loses_nothing(
