@@ -80,6 +80,8 @@ CONTROL_FRAMES = frozenset({"presence", "pong", "authorized"})
 SETTLE_FACTOR = 3.0
 MIN_SETTLE_SECONDS = 1.5
 MAX_SETTLE_SECONDS = 5.0
+# After ``resumed``, how long a missed event that was not replayed may take to arrive live.
+LIVE_WAIT_SECONDS = 10.0
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 T = TypeVar("T")
@@ -88,6 +90,10 @@ Frame = dict[str, Any]
 
 class SmokeFailure(Exception):
     """A step did not do what it must: the reason, printed as the run's one failure line."""
+
+
+class SmokeTimeout(SmokeFailure):
+    """A wait reached its bound."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +253,7 @@ class Deadline:
         try:
             return await asyncio.wait_for(awaitable, self.remaining())
         except TimeoutError:
-            raise SmokeFailure(f"timed out (--timeout {self.seconds:g} s) waiting for {what}") from None
+            raise SmokeTimeout(f"timed out (--timeout {self.seconds:g} s) waiting for {what}") from None
 
 
 async def blocking(function: Callable[[], T], deadline: Deadline, what: str) -> T:
@@ -603,8 +609,11 @@ async def collect_replay(
         return wait_live and replay.terminal.get("type") == "resumed" and len(seen) < len(missed)
 
     while more_to_come():
-        what = "the resume's answer" if replay.terminal is None else "the missed events after resumed"
-        frame = await next_frame(socket, deadline, what)
+        if replay.terminal is None:
+            frame = await next_frame(socket, deadline, "the resume's answer")
+        else:
+            late = [event_id for event_id in missed if event_id not in seen]
+            frame = await next_live_frame(socket, deadline, replay.terminal, late)
         kind = frame.get("type")
         if kind in ("resumed", "resync") and replay.terminal is None:
             replay.terminal = frame
@@ -624,6 +633,26 @@ async def collect_replay(
         seen.add(str(event_id))
         (replay.replayed if replay.terminal is None else replay.live).append(frame)
     return replay
+
+
+async def next_live_frame(
+    socket: aiohttp.ClientWebSocketResponse, deadline: Deadline, terminal: Frame, late: Sequence[str]
+) -> Frame:
+    """The next frame after ``resumed`` while ``late`` events are still due, within
+    ``LIVE_WAIT_SECONDS``: past that, the resume lost them (neither replayed nor live)."""
+    try:
+        bound = Deadline(min(deadline.remaining(), LIVE_WAIT_SECONDS))
+        return await next_frame(socket, bound, "the missed events after resumed")
+    except SmokeTimeout:
+        if deadline.remaining() <= 0:
+            raise SmokeTimeout(
+                f"timed out (--timeout {deadline.seconds:g} s) waiting for the missed events after resumed"
+            ) from None
+        raise SmokeFailure(
+            f"the resume ended (resumed through {terminal.get('through')!r}) without {', '.join(late)}, "
+            f"and {'it' if len(late) == 1 else 'they'} did not arrive live "
+            f"within {LIVE_WAIT_SECONDS:g} s either"
+        ) from None
 
 
 # ---- command line -----------------------------------------------------------------------------
