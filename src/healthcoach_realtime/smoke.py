@@ -9,7 +9,13 @@ subprotocol, ``emit()`` an event (a real ``PutEvents`` on the bus), receive its 
 socket, emit two more, reconnect and ``resume`` from the last seq, and expect exactly the two
 missed events in seq order, then ``resumed``. One line per step with its time; exit 0 when every
 step passed, 1 with the reason of the first that did not, 2 for bad usage. Everything, the token
-command included, is bounded by ``--timeout``.
+command included, is bounded by ``--timeout``. A missed event the dispatcher had not yet kept
+when the resume read the history comes live after ``resumed`` (the resume guarantee's seam):
+the run then resumes once more, and that resume must replay both.
+
+The bus is ``--bus-arn``, else the ``busArn`` of the local stack's ``GET /local/config`` when it
+serves one, else what ``emit()`` itself uses: ``EVENT_BUS_ARN``, else the bus ``EVENT_BUS_NAME``
+names (``healthcoach-realtime``, the local stack's), looked up with ``ListEventBuses``.
 
 A loopback ``--ws-url`` is the local stack: its dev issuer signs the token (unless
 ``--token-command`` is given) and the events go to its AWS emulator on the next port. Any other
