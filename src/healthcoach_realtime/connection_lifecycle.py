@@ -4,7 +4,12 @@ A connection is recorded only for a verified token; ``user_id`` is the token's `
 user can only ever be reached on connections they opened themselves, and the row keeps the
 token's ``exp`` as the session's end. A user at the connection limit is refused (429) before
 anything is written (``sessions.connection_cap``). The handlers add logging and metrics from the
-outcome; the local stack calls the same handlers, so it runs this too::
+outcome; the local stack calls the same handlers, so it runs this too.
+
+With ``recent`` (the history store), ``$connect`` also notes the connection on the user's seq
+counter (``HistoryStore.note_connection``: the dispatcher's reservation returns it, consistent,
+while the connections table's GSI may not show the row yet), the cap counts those notes too,
+and ``$disconnect`` drops the note::
 
     outcome = open_connection(event, verifier, store, now=datetime.now(UTC), cap=ConnectionCap(10),
                               is_open=lambda cid: socket_is_open(management, cid))
@@ -20,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.exceptions import AuthError
+from healthcoach_realtime.history.keys import RecentConnection
+from healthcoach_realtime.history.store import stale_connections, young_connections
 from healthcoach_realtime.sessions.connection_cap import TOO_MANY_CONNECTIONS, ConnectionCap
 from healthcoach_realtime.settings import CONNECTION_TTL_SECONDS
 from healthcoach_realtime.websocket_events import (
@@ -33,6 +40,7 @@ from healthcoach_realtime.websocket_events import (
 
 if TYPE_CHECKING:
     from healthcoach_realtime.auth.verifier import TokenVerifier
+    from healthcoach_realtime.history.store import HistoryStore
 
 __all__ = ["ConnectOutcome", "DisconnectOutcome", "close_connection", "open_connection", "too_many"]
 
@@ -64,8 +72,10 @@ def open_connection(
     now: datetime,
     cap: ConnectionCap | None = None,
     is_open: Callable[[str], bool] = lambda connection_id: True,
+    recent: HistoryStore | None = None,
 ) -> ConnectOutcome:
-    """Verify the token, check the user's connection limit, record the connection.
+    """Verify the token, check the user's connection limit, record the connection (and note it
+    on the user's seq counter, with ``recent``).
 
     ``AuthError`` becomes a 401, a user at ``cap`` a 429; both write nothing. At the limit each
     live connection is checked with ``is_open`` (``GetConnection``) and a gone one's row removed
@@ -76,7 +86,10 @@ def open_connection(
         claims = verifier.verify(request.token, now=now.timestamp())
     except AuthError as refusal:
         return ConnectOutcome(refused(str(refusal)), request.connection_id, refusal=str(refusal))
-    if cap is not None and not _within(cap, store, claims.user_id, now.timestamp(), is_open):
+    noted = recent.recent_connections(claims.user_id) if recent is not None else {}
+    prune = set(stale_connections(noted, now.timestamp()))
+    young = young_connections(noted, now.timestamp())
+    if cap is not None and not _within(cap, store, claims.user_id, now.timestamp(), is_open, young, prune):
         return ConnectOutcome(too_many(), request.connection_id, refusal=TOO_MANY_CONNECTIONS)
     connection = Connection(
         connection_id=request.connection_id,
@@ -88,6 +101,9 @@ def open_connection(
         expires_at=int(claims.expires_at),
     )
     store.add(connection)
+    if recent is not None:
+        note = RecentConnection(connection.connection_id, connection.expires_at, now.timestamp())
+        recent.note_connection(claims.user_id, note, prune=prune)
     return ConnectOutcome(accepted(request.subprotocol), request.connection_id, connection=connection)
 
 
@@ -97,10 +113,18 @@ def too_many() -> dict[str, Any]:
 
 
 def _within(
-    cap: ConnectionCap, store: ConnectionStore, user_id: str, now: float, is_open: Callable[[str], bool]
+    cap: ConnectionCap,
+    store: ConnectionStore,
+    user_id: str,
+    now: float,
+    is_open: Callable[[str], bool],
+    young: dict[str, int],
+    prune: set[str],
 ) -> bool:
-    """True when the user may open one more connection (stale rows found on the way are removed)."""
-    suspects = cap.suspects(store.sessions_of(user_id), now)
+    """True when the user may open one more connection: the GSI's rows and the ``young`` notes
+    (connections the GSI may not show yet) count. Stale rows found on the way are removed, and
+    their notes added to ``prune``."""
+    suspects = cap.suspects(young | store.sessions_of(user_id), now)
     if not suspects:
         return True
     still_open = []
@@ -109,11 +133,17 @@ def _within(
             still_open.append(connection_id)
         else:
             store.remove(connection_id)
+            prune.add(connection_id)
     return cap.admits(still_open)
 
 
-def close_connection(event: dict[str, Any], store: ConnectionStore) -> DisconnectOutcome:
-    """Forget the connection; a second ``$disconnect`` for it is harmless."""
+def close_connection(
+    event: dict[str, Any], store: ConnectionStore, *, recent: HistoryStore | None = None
+) -> DisconnectOutcome:
+    """Forget the connection (and its note on the user's counter, with ``recent``); a second
+    ``$disconnect`` for it is harmless."""
     request = parse_disconnect(event)
     removed = store.remove(request.connection_id)
+    if removed is not None and recent is not None:
+        recent.forget_connection(removed.user_id, request.connection_id)
     return DisconnectOutcome(closed(), request, removed)

@@ -5,6 +5,9 @@ so the same class runs against DynamoDB in AWS and moto's server in tests and lo
 
 Besides the guide's attributes, a row keeps its session's end (``exp``, the token's expiry in
 epoch seconds) and its ``$default`` message counter (``msgWindow``, ``msgCount``).
+
+API Gateway answers 410 to a post to a connection whose ``$connect`` has not returned yet, so a
+410 deletes a row only once it is older than ``CONNECTING_GRACE_SECONDS`` (``remove_gone``).
 """
 
 from __future__ import annotations
@@ -19,16 +22,19 @@ from botocore.exceptions import ClientError
 
 from healthcoach_realtime.resources import CONNECTIONS_GSI
 from healthcoach_realtime.sessions.expiry import ExpiredSession
-from healthcoach_realtime.settings import CONNECTION_TTL_SECONDS
+from healthcoach_realtime.settings import CONNECTION_TTL_SECONDS, DEFAULT_CONNECTING_GRACE_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-__all__ = ["DEFAULT_SESSION_SECONDS", "Connection", "ConnectionStore"]
+__all__ = ["CONNECTING_GRACE_SECONDS", "DEFAULT_SESSION_SECONDS", "Connection", "ConnectionStore", "iso_time"]
 
 # A Connection built without a token's exp (tests, tools) lasts as long as a Cognito token's default.
 DEFAULT_SESSION_SECONDS = 3600
+# A row younger than this may belong to a connection still connecting: the ``$connect``
+# function's timeout (10 s) plus a margin for clock skew between hosts. A 410 leaves it alone.
+CONNECTING_GRACE_SECONDS = DEFAULT_CONNECTING_GRACE_SECONDS
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _MESSAGE_COUNT_ATTEMPTS = 3
 
@@ -42,7 +48,7 @@ class Connection:
 
     connection_id: str
     user_id: str
-    connected_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
+    connected_at: str = field(default_factory=lambda: iso_time(time.time()))
     ttl: int = field(default_factory=lambda: int(time.time()) + CONNECTION_TTL_SECONDS)
     source_ip: str = ""
     user_agent: str = ""
@@ -101,6 +107,27 @@ class ConnectionStore:
         response = self._client.delete_item(
             TableName=self._table, Key={"connectionId": {"S": connection_id}}, ReturnValues="ALL_OLD"
         )
+        old = response.get("Attributes")
+        return Connection.from_item(old) if old else None
+
+    def remove_gone(self, connection_id: str, connected_before: float) -> Connection | None:
+        """Forget a connection that answered 410, only if its row was written before
+        ``connected_before`` (epoch seconds): a younger one may still be connecting. The removed
+        row, or None when it was young (kept) or already gone (one conditional DeleteItem)."""
+        try:
+            response = self._client.delete_item(
+                TableName=self._table,
+                Key={"connectionId": {"S": connection_id}},
+                # connectedAt is ISO 8601 UTC with milliseconds: as strings they sort as times.
+                ConditionExpression="attribute_exists(connectionId) AND "
+                "(attribute_not_exists(connectedAt) OR connectedAt < :cutoff)",
+                ExpressionAttributeValues={":cutoff": {"S": iso_time(connected_before)}},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if _error_code(exc) == _CONDITION_FAILED:
+                return None
+            raise
         old = response.get("Attributes")
         return Connection.from_item(old) if old else None
 
@@ -253,6 +280,11 @@ class ConnectionStore:
         )
         for page in pages:
             yield from page.get("Items", [])
+
+
+def iso_time(epoch_seconds: float) -> str:
+    """``connectedAt``'s format: ISO 8601 in UTC with milliseconds."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds")
 
 
 def _number(item: Mapping[str, Any], name: str) -> int:

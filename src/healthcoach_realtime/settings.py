@@ -9,6 +9,7 @@ from functools import lru_cache
 from healthcoach_realtime.exceptions import ConfigurationError
 
 __all__ = [
+    "DEFAULT_CONNECTING_GRACE_SECONDS",
     "DEFAULT_CONNECTIONS_TABLE",
     "DEFAULT_EVENT_BUS",
     "DEFAULT_HISTORY_TABLE",
@@ -28,6 +29,9 @@ DEFAULT_HISTORY_TABLE = "healthcoach_realtime_history"
 DEFAULT_HISTORY_TTL_SECONDS = 24 * 3600
 CONNECTION_TTL_SECONDS = 7200
 DEFAULT_REDELIVERY_DELAY_MAX_SECONDS = 60
+# A 410 deletes a connection's row only once it is older than this: the $connect function's
+# timeout (10 s) plus a margin; until $connect returns, API Gateway answers 410 for it.
+DEFAULT_CONNECTING_GRACE_SECONDS = 30
 # Live sessions (DESIGN.md, "Token lifetime" and "Bounds").
 DEFAULT_MAX_CONNECTIONS_PER_USER = 10
 DEFAULT_MESSAGE_RATE_LIMIT = 10
@@ -56,6 +60,7 @@ class Settings:
     message_rate_limit: int = DEFAULT_MESSAGE_RATE_LIMIT
     message_rate_window_seconds: int = DEFAULT_MESSAGE_RATE_WINDOW_SECONDS
     session_sweeps_per_run: int = DEFAULT_SESSION_SWEEPS_PER_RUN
+    connecting_grace_seconds: int = DEFAULT_CONNECTING_GRACE_SECONDS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -85,6 +90,9 @@ class Settings:
                 e, "MESSAGE_RATE_WINDOW_SECONDS", DEFAULT_MESSAGE_RATE_WINDOW_SECONDS
             ),
             session_sweeps_per_run=_positive(e, "SESSION_SWEEPS_PER_RUN", DEFAULT_SESSION_SWEEPS_PER_RUN),
+            connecting_grace_seconds=_positive(
+                e, "CONNECTING_GRACE_SECONDS", DEFAULT_CONNECTING_GRACE_SECONDS
+            ),
         )
 
     @property

@@ -11,7 +11,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from healthcoach_realtime.history.store import HistoryStore, NewEvent
+from healthcoach_realtime.history.keys import RecentConnection, counter_key
+from healthcoach_realtime.history.store import (
+    RECENT_CONNECTION_SECONDS,
+    HistoryStore,
+    NewEvent,
+    stale_connections,
+    young_connections,
+)
 from healthcoach_realtime.local.provision import create_history_table
 
 REGION = "us-east-1"
@@ -169,3 +176,59 @@ def test_an_event_past_its_ttl_is_not_replayed_even_before_dynamodb_deletes_it(
     plan = store.plan_resume("u1", 0, settle_seconds=0)
     assert (plan.resync, plan.latest_seq) == (True, 2)
     assert [e.event_id for e in store.plan_resume("u1", 1, settle_seconds=0).events] == ["new"]
+
+
+# --- recent connections on the counter, and delivery progress ---
+
+
+def test_the_reservation_returns_the_connections_noted_on_the_counter(history: HistoryStore) -> None:
+    """``$connect`` notes its connection on the counter; the next reservation (one UpdateItem)
+    returns it with its session's end and connect time; ``$disconnect`` drops it."""
+    history.note_connection("u1", RecentConnection("c1=", 2_000, 1_000.5))
+    history.note_connection("u1", RecentConnection("c2=", 2_100, 1_001.0))
+    reservation = history.reservation("u1", 2)
+    assert (reservation.first, reservation.recent) == (
+        1,
+        {"c1=": RecentConnection("c1=", 2_000, 1_000.5), "c2=": RecentConnection("c2=", 2_100, 1_001.0)},
+    )
+    history.forget_connection("u1", "c1=")
+    history.forget_connection("u1", "never-noted=")  # harmless
+    assert history.reservation("u1", 1).first == 3
+    assert list(history.recent_connections("u1")) == ["c2="]
+
+
+def test_a_counter_with_only_notes_hands_out_seqs_from_one(history: HistoryStore) -> None:
+    """A note written before any event makes a counter without ``lastSeq``: it reads as 0."""
+    history.note_connection("u1", RecentConnection("c1=", 2_000, 1_000.0))
+    assert history.latest_seq("u1") == 0
+    assert history.plan_resume("u1", 0, settle_seconds=0).resync is False
+    assert history.assign("u1", events("a")) == {"a": 1}
+
+
+def test_forgetting_a_connection_never_creates_a_counter(
+    history: HistoryStore, dynamodb: Any, history_table: str
+) -> None:
+    """A ``$disconnect`` of a user with no counter writes nothing."""
+    history.forget_connection("nobody", "c1=")
+    assert "Item" not in dynamodb.get_item(TableName=history_table, Key=counter_key("nobody"))
+
+
+def test_a_new_note_prunes_the_stale_ones(history: HistoryStore) -> None:
+    """Notes older than the recent window are dropped by the next ``$connect``'s one write."""
+    now = 10_000.0
+    history.note_connection("u1", RecentConnection("old=", 20_000, now - RECENT_CONNECTION_SECONDS - 1))
+    history.note_connection("u1", RecentConnection("mid=", 20_000, now - 1))
+    noted = history.recent_connections("u1")
+    assert (stale_connections(noted, now), young_connections(noted, now)) == (["old="], {"mid=": 20_000})
+    history.note_connection("u1", RecentConnection("new=", 20_000, now), prune=stale_connections(noted, now))
+    assert sorted(history.recent_connections("u1")) == ["mid=", "new="]
+
+
+def test_progress_is_kept_per_user_and_group(history: HistoryStore) -> None:
+    """What each connection has received, by group; replaced as a whole; none reads as {}."""
+    history.keep_progress("u1", "g1", {"c1=": 4, "c2=": 6})
+    history.keep_progress("u1", "g2", {"c1=": 9})
+    assert (history.progress("u1", "g1"), history.progress("u1", "g2")) == ({"c1=": 4, "c2=": 6}, {"c1=": 9})
+    history.keep_progress("u1", "g1", {"c2=": 7})
+    assert (history.progress("u1", "g1"), history.progress("u2", "g1")) == ({"c2=": 7}, {})
+    assert history.kept_after("u1", 0) == []  # not in bySeq: a resume never sees it

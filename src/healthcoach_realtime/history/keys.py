@@ -6,11 +6,20 @@ is what a resume replays) and ``skip#<20 digits>`` (a seq allocated and then not
 duplicate turned out to have one already; kept so the seqs in the table stay contiguous). The
 local secondary index ``bySeq`` (sort key ``seq``; the counter has none, so it is not in it)
 serves resumes: one range query in seq order. Every item but the counter carries ``ttl``.
+
+The counter also keeps the user's recently opened connections, one attribute each,
+``conn#<connection id>`` = ``{exp, at}`` (the session's end and the connect time, epoch
+seconds): the dispatcher's seq reservation returns them with the new ``lastSeq`` (one UpdateItem,
+consistent), which the GSI of the connections table, lagging its table, cannot promise.
+``progress#<message group>`` (``marks``: connection id -> the highest seq it has received in
+order; ``ttl``) is written only when a user's records of that group fail in a batch, so a
+redelivery skips what each connection already has.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,17 +32,26 @@ if TYPE_CHECKING:
 __all__ = [
     "BY_SEQ_INDEX",
     "COUNTER_SK",
+    "RECENT_PREFIX",
     "HistoryEvent",
+    "RecentConnection",
     "SkippedSeq",
     "counter_key",
     "entry_from_item",
     "event_key",
+    "marks_from_item",
+    "progress_item",
+    "progress_key",
+    "recent_from_item",
+    "recent_name",
+    "recent_value",
     "skipped_item",
 ]
 
 COUNTER_SK = "counter"
 BY_SEQ_INDEX = HISTORY_BY_SEQ_INDEX
 SEQ_DIGITS = 20
+RECENT_PREFIX = "conn#"
 
 
 def counter_key(user_id: str) -> dict[str, AttributeValueTypeDef]:
@@ -104,3 +122,63 @@ def entry_from_item(item: dict[str, Any]) -> HistoryEvent | SkippedSeq:
         data=json.loads(item["data"]["S"]),
         time=item["time"]["S"],
     )
+
+
+@dataclass(frozen=True)
+class RecentConnection:
+    """A connection as ``$connect`` noted it on the counter: its session's end and connect time."""
+
+    connection_id: str
+    expires_at: int
+    connected_at: float
+
+
+def recent_name(connection_id: str) -> str:
+    """The counter's attribute that notes one connection."""
+    return f"{RECENT_PREFIX}{connection_id}"
+
+
+def recent_value(connection: RecentConnection) -> AttributeValueTypeDef:
+    """``{exp, at}`` of one noted connection."""
+    return {"M": {"exp": {"N": str(connection.expires_at)}, "at": {"N": f"{connection.connected_at:.3f}"}}}
+
+
+def recent_from_item(item: Mapping[str, Any]) -> dict[str, RecentConnection]:
+    """The connections noted on a counter item (``{}`` for none; malformed notes are skipped)."""
+    recent: dict[str, RecentConnection] = {}
+    for name, value in item.items():
+        if not name.startswith(RECENT_PREFIX) or not isinstance(value, dict):
+            continue
+        fields: Any = value.get("M")
+        try:
+            expires_at = int(fields["exp"]["N"])
+            connected_at = float(fields["at"]["N"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        connection_id = name.removeprefix(RECENT_PREFIX)
+        recent[connection_id] = RecentConnection(connection_id, expires_at, connected_at)
+    return recent
+
+
+def progress_key(user_id: str, group: str) -> dict[str, AttributeValueTypeDef]:
+    """The key of the user's delivery progress in one FIFO message group."""
+    return {"userId": {"S": user_id}, "sk": {"S": f"progress#{group}"}}
+
+
+def progress_item(
+    user_id: str, group: str, marks: Mapping[str, int], ttl: int
+) -> dict[str, AttributeValueTypeDef]:
+    """``progress#<group>``: connection id -> the highest seq it has received in order."""
+    return {
+        **progress_key(user_id, group),
+        "marks": {"M": {cid: {"N": str(seq)} for cid, seq in marks.items()}},
+        "ttl": {"N": str(ttl)},
+    }
+
+
+def marks_from_item(item: Mapping[str, Any] | None) -> dict[str, int]:
+    """The marks of a progress item (``{}`` when there is none)."""
+    if not item:
+        return {}
+    marks = item.get("marks", {}).get("M", {})
+    return {str(cid): int(value["N"]) for cid, value in marks.items() if str(value.get("N", "")).isdigit()}

@@ -9,12 +9,17 @@ itself returns the item (``ReturnValuesOnConditionCheckFailure``), so it keeps i
 read; the seq it had allocated is recorded as skipped, so kept seqs stay contiguous for resumes.
 TransactWriteItems is avoided on purpose: it costs twice the write units, and moto deep-copies
 the whole table per transaction (slow as history grows, and not thread-safe).
+
+The reservation returns the whole counter item (``ALL_NEW``, same single UpdateItem): with it the
+connections ``$connect`` noted there (``note_connection``), a strongly consistent list of the
+user's recent connections that the connections table's GSI may not show yet.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -22,10 +27,17 @@ from botocore.exceptions import ClientError
 from healthcoach_realtime.history.keys import (
     BY_SEQ_INDEX,
     HistoryEvent,
+    RecentConnection,
     SkippedSeq,
     counter_key,
     entry_from_item,
     event_key,
+    marks_from_item,
+    progress_item,
+    progress_key,
+    recent_from_item,
+    recent_name,
+    recent_value,
     skipped_item,
 )
 from healthcoach_realtime.history.resume import MAX_REPLAY, ResumePlan, awaiting, plan_resume
@@ -34,7 +46,24 @@ from healthcoach_realtime.settings import DEFAULT_HISTORY_TTL_SECONDS
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["SETTLE_SECONDS", "HistoryStore", "NewEvent", "unique_events"]
+__all__ = [
+    "PROGRESS_TTL_SECONDS",
+    "RECENT_CONNECTION_SECONDS",
+    "SETTLE_SECONDS",
+    "HistoryStore",
+    "NewEvent",
+    "Reservation",
+    "stale_connections",
+    "unique_events",
+    "young_connections",
+]
+
+# How long a connection noted on the counter counts as recent: far longer than the connections
+# table's GSI takes to show a new row (normally well under a second). Older notes are ignored
+# and pruned by the user's next ``$connect``.
+RECENT_CONNECTION_SECONDS = 60.0
+# A progress item outlives its redeliveries (3 receives, minutes apart at most), then goes.
+PROGRESS_TTL_SECONDS = 3600
 
 # How long a resume waits for seqs handed out but not kept yet (normally a few milliseconds:
 # one PutItem), before it gives up on them and tells the client to resync.
@@ -42,6 +71,14 @@ SETTLE_SECONDS = 2.0
 
 # (event_id, type, data, time) of one event of the user, in dispatch order.
 NewEvent = tuple[str, str, Any, str]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Seqs ``first`` .. ``first + count - 1``, and the connections noted on the counter then."""
+
+    first: int
+    recent: dict[str, RecentConnection] = field(default_factory=dict)
 
 
 class HistoryStore:
@@ -72,14 +109,71 @@ class HistoryStore:
 
     def reserve(self, user_id: str, count: int) -> int:
         """Reserve ``count`` consecutive seqs (one UpdateItem); returns the first."""
+        return self.reservation(user_id, count).first
+
+    def reservation(self, user_id: str, count: int) -> Reservation:
+        """Reserve ``count`` consecutive seqs; with them, the connections noted on the counter
+        (the same one UpdateItem: ``ALL_NEW`` returns the whole counter item)."""
         response = self._client.update_item(
             TableName=self._table,
             Key=counter_key(user_id),
             UpdateExpression="ADD lastSeq :k",
             ExpressionAttributeValues={":k": {"N": str(count)}},
-            ReturnValues="UPDATED_NEW",
+            ReturnValues="ALL_NEW",
         )
-        return int(response["Attributes"]["lastSeq"]["N"]) - count + 1
+        counter = response["Attributes"]
+        return Reservation(int(counter["lastSeq"]["N"]) - count + 1, recent_from_item(counter))
+
+    def recent_connections(self, user_id: str) -> dict[str, RecentConnection]:
+        """The connections noted on the user's counter, young or stale (one consistent read)."""
+        response = self._client.get_item(TableName=self._table, Key=counter_key(user_id), ConsistentRead=True)
+        return recent_from_item(response.get("Item", {}))
+
+    def note_connection(
+        self, user_id: str, connection: RecentConnection, *, prune: Collection[str] = ()
+    ) -> None:
+        """Note a new connection on the counter, and drop the notes ``prune`` names (one UpdateItem)."""
+        names = {"#new": recent_name(connection.connection_id)}
+        names |= {
+            f"#old{n}": recent_name(cid)
+            for n, cid in enumerate(sorted(set(prune) - {connection.connection_id}))
+        }
+        expression = "SET #new = :entry" + (
+            " REMOVE " + ", ".join(name for name in names if name != "#new") if len(names) > 1 else ""
+        )
+        self._client.update_item(
+            TableName=self._table,
+            Key=counter_key(user_id),
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":entry": recent_value(connection)},
+        )
+
+    def forget_connection(self, user_id: str, connection_id: str) -> None:
+        """Drop a closed connection's note, if there is one (never creates a counter)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=counter_key(user_id),
+                UpdateExpression="REMOVE #c",
+                ConditionExpression="attribute_exists(#c)",
+                ExpressionAttributeNames={"#c": recent_name(connection_id)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def progress(self, user_id: str, group: str) -> dict[str, int]:
+        """Connection id -> the highest seq of ``group`` it has received in order (consistent)."""
+        response = self._client.get_item(
+            TableName=self._table, Key=progress_key(user_id, group), ConsistentRead=True
+        )
+        return marks_from_item(response.get("Item"))
+
+    def keep_progress(self, user_id: str, group: str, marks: Mapping[str, int]) -> None:
+        """Replace the user's progress in ``group`` (one PutItem; it expires on its own)."""
+        ttl = int(self._clock()) + PROGRESS_TTL_SECONDS
+        self._client.put_item(TableName=self._table, Item=progress_item(user_id, group, marks, ttl))
 
     def claim(self, user_id: str, event: NewEvent, seq: int) -> int:
         """Keep ``event`` with ``seq``, unless its id already has a seq: then that one (and
@@ -114,8 +208,9 @@ class HistoryStore:
     def latest_seq(self, user_id: str) -> int:
         """The last seq handed out to the user (0 when none)."""
         response = self._client.get_item(TableName=self._table, Key=counter_key(user_id), ConsistentRead=True)
-        item = response.get("Item")
-        return int(item["lastSeq"]["N"]) if item else 0
+        item = response.get("Item") or {}
+        # A counter that only notes connections (none handed out yet) has no lastSeq.
+        return int(item["lastSeq"]["N"]) if "lastSeq" in item else 0
 
     def kept_after(
         self, user_id: str, since: int, limit: int = MAX_REPLAY + 1
@@ -172,6 +267,21 @@ def _expired(item: Mapping[str, Any], now: float) -> bool:
     """Past its TTL: DynamoDB treats an item whose ``ttl`` is earlier than now as expired."""
     ttl = item.get("ttl")
     return ttl is not None and float(ttl["N"]) < now
+
+
+def young_connections(
+    recent: Mapping[str, RecentConnection], now: float, window: float = RECENT_CONNECTION_SECONDS
+) -> dict[str, int]:
+    """Connection id -> session end of the notes younger than ``window``: the ones the GSI may
+    not show yet."""
+    return {cid: c.expires_at for cid, c in recent.items() if now - c.connected_at < window}
+
+
+def stale_connections(
+    recent: Mapping[str, RecentConnection], now: float, window: float = RECENT_CONNECTION_SECONDS
+) -> list[str]:
+    """The notes old enough for the GSI to show their rows: nothing needs them any more."""
+    return sorted(cid for cid, c in recent.items() if now - c.connected_at >= window)
 
 
 def unique_events(events: Sequence[NewEvent]) -> list[NewEvent]:
