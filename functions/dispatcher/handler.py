@@ -4,7 +4,7 @@ Loaded by file path (the Lambda bundle root, or the local stack via importlib), 
 only the package. The event source mapping must enable ``ReportBatchItemFailures``: the
 response names the records SQS has to redeliver. Environment: ``CONNECTIONS_TABLE``,
 ``WS_API_ENDPOINT``, ``DEAD_LETTER_QUEUE_URL``, ``HISTORY_TABLE``, ``HISTORY_TTL_SECONDS``,
-``REDELIVERY_DELAY_MAX_SECONDS``.
+``REDELIVERY_DELAY_MAX_SECONDS``, ``CONNECTING_GRACE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         dead_letters=dead_letters(),
         history=history(),
         deadline=deadline,
+        connecting_grace=get_settings().connecting_grace_seconds,
     )
     failed = to_hasten(event, response, longest=get_settings().redelivery_delay_max_seconds)
     if failed and context.get_remaining_time_in_millis() > HASTEN_MIN_MS:

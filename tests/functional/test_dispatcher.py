@@ -30,7 +30,7 @@ from tests.support.sqs_events import (
 )
 
 from healthcoach_realtime import clients, emit
-from healthcoach_realtime.connections import Connection, ConnectionStore
+from healthcoach_realtime.connections import CONNECTING_GRACE_SECONDS, Connection, ConnectionStore, iso_time
 from healthcoach_realtime.dispatch.deliver import ATTEMPT_SECONDS
 from healthcoach_realtime.local.provision import create_event_pipeline, create_history_table
 from healthcoach_realtime.settings import get_settings
@@ -79,9 +79,15 @@ def store(dynamodb: Any, connections_table: str) -> ConnectionStore:
     return ConnectionStore(dynamodb, connections_table)
 
 
-def connect(store: ConnectionStore, user_id: str, *connection_ids: str) -> None:
+def connect(store: ConnectionStore, user_id: str, *connection_ids: str, age: float = 0.0) -> None:
+    """Rows for the user's connections, written ``age`` seconds ago."""
     for connection_id in connection_ids:
-        store.add(Connection(connection_id=connection_id, user_id=user_id))
+        connected_at = iso_time(time.time() - age)
+        store.add(Connection(connection_id=connection_id, user_id=user_id, connected_at=connected_at))
+
+
+# Older than the connecting grace: a 410 from such a connection means it has gone.
+LONG_AGO = 3600.0
 
 
 def invoke(dispatcher: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +144,7 @@ def test_gone_connection_is_removed_and_the_rest_delivered(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A 410 deletes that row (counted) and the user's other connection still gets everything."""
-    connect(store, "user-a", "stale=", "live=")
+    connect(store, "user-a", "stale=", "live=", age=LONG_AGO)
     api.script("stale=", then=410)
     response = invoke(dispatcher, load_sample())
     assert response == {"batchItemFailures": []}
@@ -149,12 +155,49 @@ def test_gone_connection_is_removed_and_the_rest_delivered(
     assert emf_metrics(capsys.readouterr().out)["StaleConnectionsRemoved"] == 1
 
 
+def test_a_410_from_a_connection_still_connecting_keeps_its_row(
+    dispatcher: ModuleType,
+    store: ConnectionStore,
+    api: ManagementApiFake,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """API Gateway answers 410 until ``$connect`` returns: a row younger than the connecting
+    grace stays (the tab would otherwise get nothing for its 2 h); one older than it goes."""
+    connect(store, "user-a", "opening=", age=1.0)
+    connect(store, "user-a", "closed=", age=CONNECTING_GRACE_SECONDS + 5)
+    api.script("opening=", then=410)
+    api.script("closed=", then=410)
+    assert invoke(dispatcher, load_sample()) == {"batchItemFailures": []}
+    assert store.get("opening=") is not None
+    assert store.get("closed=") is None
+    assert emf_metrics(capsys.readouterr().out)["StaleConnectionsRemoved"] == 1
+
+
+def test_a_410_keeps_a_young_row_the_guides_handler_wrote(
+    dispatcher: ModuleType,
+    store: ConnectionStore,
+    dynamodb: Any,
+    connections_table: str,
+    api: ManagementApiFake,
+) -> None:
+    """Rows of the reference guide's TypeScript handler write ``connectedAt`` with a ``Z``
+    (``toISOString``): compared as strings with the cutoff, young stays and old goes all the same."""
+    for connection_id, age in (("ts-young=", 1.0), ("ts-old=", CONNECTING_GRACE_SECONDS + 5)):
+        at = iso_time(time.time() - age).replace("+00:00", "Z")
+        later = {"N": str(int(time.time()) + 600)}
+        item = {"connectionId": {"S": connection_id}, "userId": {"S": "user-b"}, "connectedAt": {"S": at}}
+        dynamodb.put_item(TableName=connections_table, Item={**item, "ttl": later, "exp": later})
+        api.script(connection_id, then=410)
+    assert invoke(dispatcher, load_sample()) == {"batchItemFailures": []}
+    assert (store.get("ts-young=") is not None, store.get("ts-old=") is None) == (True, True)
+
+
 def test_a_closed_tab_is_routine_not_a_warning(
     dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake, captured_log: io.StringIO
 ) -> None:
     """Deliveries not sent only because connections were gone are logged at INFO (they are
     cleaned up, nothing is retried); one that failed otherwise makes the line a WARNING."""
-    connect(store, "user-a", "stale=", "live=")
+    connect(store, "user-a", "stale=", "live=", age=LONG_AGO)
     api.script("stale=", then=410)
     invoke(dispatcher, load_sample())
     connect(store, "user-b", "broken=")
@@ -172,7 +215,7 @@ def test_410_without_error_type_header_is_still_gone(
     dispatcher: ModuleType, store: ConnectionStore, api: ManagementApiFake
 ) -> None:
     """The status decides, not the exception class: a bare 410 ClientError also removes the row."""
-    connect(store, "user-b", "b1=")
+    connect(store, "user-b", "b1=", age=LONG_AGO)
     api.script("b1=", then=410, error_type=False)
     assert invoke(dispatcher, load_sample()) == {"batchItemFailures": []}
     assert store.get("b1=") is None

@@ -12,7 +12,9 @@ from healthcoach_realtime.dispatch.plan import (
     behind_failures,
     classify,
     group_by_user,
+    interleave,
     not_sent_summary,
+    progress_marks,
     summarize,
 )
 from healthcoach_realtime.retry import RetryPolicy
@@ -136,6 +138,61 @@ def test_a_fifo_groups_events_behind_a_failure_are_redelivered_too() -> None:
 def test_a_standard_queues_events_are_independent() -> None:
     """No message group: a failure holds nothing back."""
     assert behind_failures([grouped("m1", ""), grouped("m2", "")], {"m1"}) == set()
+
+
+def test_a_held_back_event_every_connection_has_is_not_redelivered() -> None:
+    """m3 is behind m2's failure in its group, but was delivered everywhere: redelivering it
+    could only post duplicates (and dead-letter a delivered event); m4, not delivered, goes back."""
+    events = [grouped(m, "household") for m in ("m1", "m2", "m3", "m4")]
+    assert behind_failures(events, {"m2"}, delivered={"m1", "m3"}) == {"m4"}
+
+
+def test_a_delivered_event_of_another_user_behind_a_failure_is_not_reported() -> None:
+    """One group, two users: a's m1 failed on its connection; b's m2 behind it reached b's only
+    connection, so only m1 is reported."""
+    records = [
+        DispatchEvent("m1", "e-m1", "foodLogDeleted", "a", {}, "T", group="g"),
+        DispatchEvent("m2", "e-m2", "foodLogDeleted", "b", {}, "T", group="g"),
+    ]
+    deliveries = [delivery("m1", "a1", Outcome.RETRY, attempts=3), delivery("m2", "b1", Outcome.SENT)]
+    assert summarize(records, deliveries).failed_message_ids == ("m1",)
+
+
+def test_a_connection_that_had_every_event_lets_the_record_succeed() -> None:
+    """An event a connection already had (an earlier receive) is neither sent nor a failure."""
+    report = summarize([event("1", "a")], [delivery("1", "c1", Outcome.HAD, attempts=0)])
+    assert (report.failed_message_ids, report.messages_sent) == ((), 0)
+    assert not_sent_summary([delivery("1", "c1", Outcome.HAD, attempts=0)]) is None
+
+
+def seq_event(message_id: str, seq: int) -> DispatchEvent:
+    return DispatchEvent(message_id, f"e-{message_id}", "foodLogDeleted", "u", {}, "T", group="u", seq=seq)
+
+
+def test_progress_marks_stop_at_each_connections_first_miss() -> None:
+    """c1 got 4 and 5, then failed on 6: its mark is 5; c2 had 4 from before and got 5 and 6;
+    c3 failed on the first: no mark (it gets all three again); c4's earlier mark is kept."""
+    events = [seq_event("m4", 4), seq_event("m5", 5), seq_event("m6", 6)]
+    deliveries = [
+        delivery("m4", "c1", Outcome.SENT),
+        delivery("m5", "c1", Outcome.SENT),
+        delivery("m6", "c1", Outcome.RETRY, attempts=3),
+        delivery("m4", "c2", Outcome.HAD, attempts=0),
+        delivery("m5", "c2", Outcome.SENT),
+        delivery("m6", "c2", Outcome.SENT),
+        delivery("m4", "c3", Outcome.RETRY, attempts=3),
+        delivery("m5", "c3", Outcome.RETRY, attempts=0),
+        delivery("m6", "c3", Outcome.RETRY, attempts=0),
+        delivery("m4", "c4", Outcome.PERMANENT),
+        delivery("other", "c1", Outcome.SENT),
+    ]
+    assert progress_marks(events, deliveries, {"c4": 3}) == {"c1": 5, "c2": 6, "c4": 3}
+
+
+def test_interleave_starts_every_users_kth_before_any_users_next() -> None:
+    """Round robin over the users' queues, each queue's order kept."""
+    assert interleave([["a1", "a2", "a3"], ["b1"], [], ["c1", "c2"]]) == ["a1", "b1", "c1", "a2", "c2", "a3"]
+    assert interleave([]) == []
 
 
 def test_a_batch_with_every_delivery_sent_logs_nothing() -> None:

@@ -6,13 +6,22 @@ events get their ``seq`` (reserved first), then are kept in the history (``histo
 all at once, while that user's connections are looked up, once per batch (a burst of 10 costs
 the round trips of two writes, not of eleven): a client that connected too late
 for the lookup reads a counter that already counts the events, and its resume waits until they
-are kept (``HistoryStore.plan_resume``). Posts run concurrently;
-a 410 removes the connection; a record still failing after the retries is reported in
-``batchItemFailures`` so SQS redelivers it (then dead-letters it after ``MAX_RECEIVE_COUNT``).
+are kept (``HistoryStore.plan_resume``). The lookup is the GSI's answer joined with the
+connections ``$connect`` noted on the counter in the last minute, which the reservation returned:
+the GSI lags its table, the counter does not. Posts run concurrently, users interleaved (each
+user's k-th connection is started before any user's (k+1)-th);
+a 410 removes the connection unless its row is younger than the connecting grace (it may still
+be connecting: API Gateway answers 410 until ``$connect`` returns); a record still failing
+after the retries is reported in ``batchItemFailures`` so SQS redelivers it (then dead-letters it
+after ``MAX_RECEIVE_COUNT``). Only then is the user's progress in that message group written
+(per connection, the highest seq received in order): a redelivery reads it and posts nothing a
+connection already has, and a record behind a failed one that every connection has is not
+reported.
 The lookup returns each connection's session end (its token's ``exp``): nothing is posted to a
 connection at or after it (``EXPIRED``: not a failure, nothing to redeliver; the sweeper closes it).
-Delivery is at least once: a redelivered record (same ``seq``) reaches again the connections
-that already had it, and the browser drops the duplicate by the frame's ``id``.
+Delivery is at least once: when a progress item could not be kept, a redelivered record (same
+``seq``) reaches again the connections that already had it, and the browser drops the
+duplicate by the frame's ``id``.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -34,25 +43,38 @@ from healthcoach_realtime.dispatch.plan import (
     Delivery,
     Outcome,
     group_by_user,
+    interleave,
     not_sent_summary,
+    progress_marks,
     summarize,
 )
 from healthcoach_realtime.frames import encode_frame, event_frame
-from healthcoach_realtime.history.store import unique_events
+from healthcoach_realtime.history.store import unique_events, young_connections
 from healthcoach_realtime.observability import MetricName, logger, metrics
+from healthcoach_realtime.settings import DEFAULT_CONNECTING_GRACE_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
     from healthcoach_realtime.connections import ConnectionStore
     from healthcoach_realtime.dead_letters import DeadLetterQueue
-    from healthcoach_realtime.history.store import HistoryStore, NewEvent
+    from healthcoach_realtime.history.store import HistoryStore, NewEvent, Reservation
     from healthcoach_realtime.retry import RetryPolicy
 
 __all__ = ["MAX_WORKERS", "dispatch_batch"]
 
 # Concurrent lookups and posts; below the @connections client's pool of 32 connections.
 MAX_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One user's events (seqs stamped), connections (id -> session end) and, per FIFO group
+    redelivered, what each connection already has (connection id -> group -> seq)."""
+
+    events: list[DispatchEvent]
+    sessions: dict[str, int]
+    had: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def dispatch_batch(
@@ -67,11 +89,13 @@ def dispatch_batch(
     max_workers: int = MAX_WORKERS,
     deadline: float | None = None,
     wall_clock: Callable[[], float] = time.time,
+    connecting_grace: float = DEFAULT_CONNECTING_GRACE_SECONDS,
 ) -> dict[str, Any]:
     """Deliver a batch; returns the partial-batch response ``{"batchItemFailures": [...]}``.
 
     ``deadline`` (``time.monotonic()`` seconds): start no post that could end after it;
-    ``wall_clock`` (epoch seconds): what sessions' ends are compared with."""
+    ``wall_clock`` (epoch seconds): what sessions' ends and rows' ages are compared with;
+    ``connecting_grace``: a row younger than this is kept when its connection answers 410."""
     records = parse_batch(sqs_event)
     undead_lettered = [
         r.message_id
@@ -80,9 +104,9 @@ def dispatch_batch(
     ]
     by_user = group_by_user(r for r in records if isinstance(r, DispatchEvent))
     with ThreadPoolExecutor(max_workers=max_workers) as executor:
-        prepared, unreachable = _prepare(store, history, by_user, executor)
-        targets = [(cid, events) for events, sessions in prepared.values() for cid in sessions]
-        expiries = {cid: float(exp) for _, sessions in prepared.values() for cid, exp in sessions.items()}
+        prepared, unreachable = _prepare(store, history, by_user, executor, wall_clock())
+        targets = interleave([(cid, p.events) for cid in p.sessions] for p in prepared.values())
+        expiries = {cid: float(exp) for p in prepared.values() for cid, exp in p.sessions.items()}
         deliveries = deliver_all(
             management,
             targets,
@@ -92,10 +116,11 @@ def dispatch_batch(
             deadline=deadline,
             expiries=expiries,
             wall_clock=wall_clock,
+            had={cid: had for p in prepared.values() for cid, had in p.had.items()},
         )
     _log_deliveries(deliveries)
     undead_lettered += _park_refused(dead_letters, records, deliveries)
-    removed = _remove_gone(store, deliveries)
+    removed = _remove_gone(store, deliveries, connected_before=wall_clock() - connecting_grace)
     report = summarize(
         records,
         deliveries,
@@ -103,6 +128,7 @@ def dispatch_batch(
         undead_lettered=undead_lettered,
         stale_connections_removed=removed,
     )
+    _keep_progress(history, prepared, deliveries, set(report.failed_message_ids))
     _record(report, users=len(by_user))
     return report.response
 
@@ -112,42 +138,96 @@ def _prepare(
     history: HistoryStore,
     by_user: dict[str, list[DispatchEvent]],
     executor: Executor,
-) -> tuple[dict[str, tuple[list[DispatchEvent], dict[str, int]]], list[str]]:
-    """Per user, concurrently: reserve the seqs; then keep each event and look up the
-    connections with their sessions' ends, all at once (after the reservation: a client that
-    connects after the lookup finds the counter moved on, and its resume waits for the events
-    to be kept).
+    now: float,
+) -> tuple[dict[str, _Prepared], list[str]]:
+    """Per user, concurrently: reserve the seqs (which returns the connections noted on the
+    counter); then keep each event, look up the connections with their sessions' ends and, for a
+    redelivered FIFO group, read what each connection already has, all at once (after the
+    reservation: a client that connects after the lookup finds the counter moved on, and its
+    resume waits for the events to be kept).
 
     Users for whom any step failed are ``unreachable`` (their records are redelivered by SQS).
     """
     unreachable: list[str] = []
     unique = {user: unique_events([_new_event(e) for e in events]) for user, events in by_user.items()}
-    reserving = {user: executor.submit(history.reserve, user, len(new)) for user, new in unique.items()}
+    reserving = {user: executor.submit(history.reservation, user, len(new)) for user, new in unique.items()}
+    reserved: dict[str, Reservation] = {}
     claiming: dict[str, list[Future[int]]] = {}
     looking_up: dict[str, Future[dict[str, int]]] = {}
+    progress: dict[str, dict[str, Future[dict[str, int]]]] = {}
     for user, reservation in reserving.items():
         try:
-            first = reservation.result()
+            reserved[user] = reservation.result()
         except (BotoCoreError, ClientError):
             logger.exception("reserving a user's seqs failed", extra={"user_id": user})
             unreachable.append(user)
             continue
+        first = reserved[user].first
         claiming[user] = [
             executor.submit(history.claim, user, event, seq)
             for seq, event in enumerate(unique[user], start=first)
         ]
         looking_up[user] = executor.submit(store.sessions_of, user)
-    prepared: dict[str, tuple[list[DispatchEvent], dict[str, int]]] = {}
+        progress[user] = {
+            group: executor.submit(history.progress, user, group)
+            for group in _redelivered_groups(by_user[user])
+        }
+    prepared: dict[str, _Prepared] = {}
     for user, claims in claiming.items():
         try:
             seqs = {event[0]: claim.result() for event, claim in zip(unique[user], claims, strict=True)}
-            sessions = looking_up[user].result()
+            sessions = _joined(looking_up[user].result(), young_connections(reserved[user].recent, now))
         except (BotoCoreError, ClientError):
             logger.exception("keeping or looking up a user's events failed", extra={"user_id": user})
             unreachable.append(user)
             continue
-        prepared[user] = ([_stamp(e, seqs[e.event_id]) for e in by_user[user]], sessions)
+        events = [_stamp(e, seqs[e.event_id]) for e in by_user[user]]
+        prepared[user] = _Prepared(events, sessions, _had(user, progress[user]))
     return prepared, unreachable
+
+
+def _joined(indexed: dict[str, int], noted: dict[str, int]) -> dict[str, int]:
+    """The GSI's connections and those noted on the counter; the later session end wins."""
+    return {cid: max(indexed.get(cid, 0), noted.get(cid, 0)) for cid in indexed | noted}
+
+
+def _redelivered_groups(events: list[DispatchEvent]) -> list[str]:
+    """The FIFO groups with a record received before: their progress may say what to skip."""
+    return sorted({e.group for e in events if e.group and e.receive_count > 1})
+
+
+def _had(user: str, reading: dict[str, Future[dict[str, int]]]) -> dict[str, dict[str, int]]:
+    """Connection id -> group -> the seq it has; a progress that cannot be read skips nothing
+    (the connections then get those events again: at least once)."""
+    had: dict[str, dict[str, int]] = {}
+    for group, future in reading.items():
+        try:
+            marks = future.result()
+        except (BotoCoreError, ClientError):
+            logger.exception("reading a user's delivery progress failed", extra={"user_id": user})
+            continue
+        for cid, seq in marks.items():
+            had.setdefault(cid, {})[group] = seq
+    return had
+
+
+def _keep_progress(
+    history: HistoryStore, prepared: dict[str, _Prepared], deliveries: list[Delivery], failed: set[str]
+) -> None:
+    """For each user and FIFO group with a record reported failed: what each connection has
+    received in order, for the redelivery to skip (best effort: without it, duplicates)."""
+    for user, p in prepared.items():
+        groups = sorted({e.group for e in p.events if e.group and e.message_id in failed})
+        for group in groups:
+            events = [e for e in p.events if e.group == group]
+            previous = {cid: had[group] for cid, had in p.had.items() if group in had}
+            marks = progress_marks(events, deliveries, previous)
+            if not marks:
+                continue
+            try:
+                history.keep_progress(user, group, marks)
+            except (BotoCoreError, ClientError):
+                logger.exception("keeping a user's delivery progress failed", extra={"user_id": user})
 
 
 def _new_event(e: DispatchEvent) -> NewEvent:
@@ -155,8 +235,8 @@ def _new_event(e: DispatchEvent) -> NewEvent:
 
 
 def _stamp(e: DispatchEvent, seq: int) -> DispatchEvent:
-    """The event with its frame, ``seq`` included."""
-    return replace(e, frame=encode_frame(event_frame(e.type, e.data, e.event_id, e.time, seq=seq)))
+    """The event with its seq, and its frame with the seq in it."""
+    return replace(e, seq=seq, frame=encode_frame(event_frame(e.type, e.data, e.event_id, e.time, seq=seq)))
 
 
 def _log_deliveries(deliveries: list[Delivery]) -> None:
@@ -190,16 +270,24 @@ def _park_refused(
     return not_parked
 
 
-def _remove_gone(store: ConnectionStore, deliveries: list[Delivery]) -> int:
-    """Forget every connection that answered 410; returns how many were removed."""
+def _remove_gone(store: ConnectionStore, deliveries: list[Delivery], *, connected_before: float) -> int:
+    """Forget every connection that answered 410 and whose row is older than ``connected_before``
+    (a younger one may still be connecting; the next event, ``$disconnect`` or TTL settles it);
+    returns how many were removed."""
     gone = dict.fromkeys(d.connection_id for d in deliveries if d.outcome is Outcome.GONE and d.attempts)
     removed = 0
     for connection_id in gone:
         try:
-            store.remove(connection_id)
+            row = store.remove_gone(connection_id, connected_before)
         except (BotoCoreError, ClientError):
             # Harmless: the next event tries (and removes) it again; TTL removes it at the latest.
             logger.exception("removing a stale connection failed", extra={"connection_id": connection_id})
+            continue
+        if row is None:
+            logger.info(
+                "a connection answered 410: its row is kept (young or already gone)",
+                extra={"connection_id": connection_id},
+            )
         else:
             removed += 1
     return removed

@@ -10,6 +10,11 @@ out and the whole batch coming back.
 
 With ``expiries`` (connection id -> its session's end, epoch seconds), no attempt starts at or
 after a connection's token expired: its events are ``EXPIRED``, neither sent nor retried.
+
+With ``had`` (connection id -> FIFO group -> the highest seq it has received in order, from an
+earlier receive of the same records), an event at or below its mark is not posted again (``HAD``).
+
+Targets are started in the order given: the caller interleaves users (``plan.interleave``).
 """
 
 from __future__ import annotations
@@ -69,15 +74,21 @@ def deliver_to_connection(
     clock: Callable[[], float] = time.monotonic,
     expires_at: float | None = None,
     wall_clock: Callable[[], float] = time.time,
+    had: Mapping[str, int] | None = None,
 ) -> list[Delivery]:
     """Post ``events`` in order to one connection; one ``Delivery`` per event.
 
     After a 410, once retries are exhausted, or once the session has ended (``expires_at``), the
     remaining events are not posted (gone stays gone; a failing connection would only burn the
-    Lambda's time; an expired one may get nothing more) and share that outcome.
+    Lambda's time; an expired one may get nothing more) and share that outcome. An event the
+    connection already has (``had``: FIFO group -> seq) is skipped as ``HAD``.
     """
+    marks = had or {}
     deliveries: list[Delivery] = []
     for position, event in enumerate(events):
+        if _had(event, marks):
+            deliveries.append(Delivery(event.message_id, event.event_id, connection_id, Outcome.HAD, None, 0))
+            continue
         delivery = _deliver_one(
             client,
             connection_id,
@@ -93,7 +104,9 @@ def deliver_to_connection(
         deliveries.append(delivery)
         if delivery.outcome in (Outcome.GONE, Outcome.RETRY, Outcome.EXPIRED):
             deliveries += [
-                Delivery(
+                Delivery(rest.message_id, rest.event_id, connection_id, Outcome.HAD, None, 0)
+                if _had(rest, marks)
+                else Delivery(
                     rest.message_id,
                     rest.event_id,
                     connection_id,
@@ -106,6 +119,11 @@ def deliver_to_connection(
             ]
             break
     return deliveries
+
+
+def _had(event: DispatchEvent, marks: Mapping[str, int]) -> bool:
+    """The connection received ``event`` on an earlier receive of its record."""
+    return bool(event.group) and 0 < event.seq <= marks.get(event.group, 0)
 
 
 def _deliver_one(
@@ -155,12 +173,16 @@ def deliver_all(
     deadline: float | None = None,
     expiries: Mapping[str, float] | None = None,
     wall_clock: Callable[[], float] = time.time,
+    had: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[Delivery]:
-    """Every ``(connection_id, events)`` target at once on ``executor``; all their deliveries.
+    """Every ``(connection_id, events)`` target on ``executor``, started in order; all their
+    deliveries.
 
     ``expiries``: each connection's session end; a connection missing from it is not checked.
+    ``had``: per connection, what it has from an earlier receive (see ``deliver_to_connection``).
     """
     ends = expiries or {}
+    progress = had or {}
     futures = [
         executor.submit(
             deliver_to_connection,
@@ -172,6 +194,7 @@ def deliver_all(
             deadline=deadline,
             expires_at=ends.get(cid),
             wall_clock=wall_clock,
+            had=progress.get(cid),
         )
         for cid, events in targets
     ]

@@ -32,6 +32,8 @@ class DispatchEvent:
     frame: bytes = field(default=b"", repr=False, compare=False)
     body: str = field(default="", repr=False, compare=False)  # the SQS body, to dead-letter it
     group: str = ""  # the FIFO message group ("" from a standard queue)
+    receive_count: int = 1  # SQS's ApproximateReceiveCount: above 1, a redelivery
+    seq: int = 0  # the user's seq, once the history gave it one (``frame`` then carries it)
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,12 @@ def parse_record(record: Mapping[str, Any]) -> DispatchEvent | InvalidRecord:
             f"{MAX_MESSAGE_BYTES}-byte WebSocket message limit"
         )
         return InvalidRecord(message_id, reason, body)
-    attributes = record.get("attributes")
+    raw = record.get("attributes")
+    attributes: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    count = str(attributes.get("ApproximateReceiveCount", "1"))
     return DispatchEvent(
-        group=str(attributes.get("MessageGroupId", "")) if isinstance(attributes, Mapping) else "",
+        group=str(attributes.get("MessageGroupId", "")),
+        receive_count=int(count) if count.isdigit() else 1,
         message_id=message_id,
         event_id=event_id,
         type=event_type,

@@ -5,10 +5,10 @@ and which records SQS must redeliver. Pure: the I/O lives in ``deliver`` and ``b
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from healthcoach_realtime.dispatch.parse import DispatchEvent, InvalidRecord
 from healthcoach_realtime.retry import RetryPolicy
@@ -21,9 +21,13 @@ __all__ = [
     "behind_failures",
     "classify",
     "group_by_user",
+    "interleave",
     "not_sent_summary",
+    "progress_marks",
     "summarize",
 ]
+
+T = TypeVar("T")
 
 # Deliveries named one by one in a batch's "deliveries not sent" log line; the rest are counted.
 EXAMPLES_LOGGED = 5
@@ -37,6 +41,7 @@ class Outcome(Enum):
     RETRY = "retry"  # 429, 5xx, network error: transient; after the last attempt, a failure
     PERMANENT = "permanent"  # 403, 413, other 4xx: resending cannot help
     EXPIRED = "expired"  # not posted: the connection's session (its token's exp) had ended
+    HAD = "had"  # not posted: an earlier receive of the record already reached the connection
 
 
 def classify(status: int | None) -> Outcome:
@@ -62,6 +67,17 @@ def group_by_user(events: Iterable[DispatchEvent]) -> dict[str, list[DispatchEve
     return groups
 
 
+def interleave(queues: Iterable[Sequence[T]]) -> list[T]:
+    """Round robin over ``queues``: every queue's k-th item comes before any queue's (k+1)-th.
+
+    The dispatcher starts its posts in this order, one queue per user: a user with hundreds of
+    connections cannot push another user's one post to the end of the batch (or past its deadline).
+    """
+    lists = [list(q) for q in queues]
+    longest = max((len(q) for q in lists), default=0)
+    return [q[k] for k in range(longest) for q in lists if k < len(q)]
+
+
 @dataclass(frozen=True)
 class Delivery:
     """The final result of one event to one connection (after any retries)."""
@@ -85,7 +101,7 @@ def not_sent_summary(deliveries: Iterable[Delivery]) -> dict[str, Any] | None:
 
     One line per batch, not one per connection: in a broad outage a batch of 10 events to users
     with 20 connections fails 200 deliveries, and the counts say more than 200 lines would."""
-    not_sent = [d for d in deliveries if d.outcome is not Outcome.SENT]
+    not_sent = [d for d in deliveries if d.outcome not in (Outcome.SENT, Outcome.HAD)]
     if not not_sent:
         return None
     # Name the deliveries that were posted first: the rest only share their outcome.
@@ -128,11 +144,15 @@ class BatchReport:
         return {"batchItemFailures": [{"itemIdentifier": m} for m in self.failed_message_ids]}
 
 
-def behind_failures(events: Sequence[DispatchEvent], failed: set[str]) -> set[str]:
-    """The events of a FIFO message group that come after one of its failed events.
+def behind_failures(
+    events: Sequence[DispatchEvent], failed: set[str], delivered: Collection[str] = frozenset()
+) -> set[str]:
+    """The events of a FIFO message group that come after one of its failed events, unless
+    ``delivered`` (every connection of its user has it, or has gone or expired).
 
     They must be redelivered too (after it, in order: SQS holds the group until then), or a
-    user would get a later event before the retried earlier one the next time round.
+    connection that missed a later event would never get it. One already delivered everywhere is
+    not: redelivering it could only post duplicates, and dead-letter it once its receives run out.
     """
     blocked: set[str] = set()
     behind: set[str] = set()
@@ -140,10 +160,37 @@ def behind_failures(events: Sequence[DispatchEvent], failed: set[str]) -> set[st
         if not event.group:
             continue
         if event.group in blocked:
-            behind.add(event.message_id)
+            if event.message_id not in delivered:
+                behind.add(event.message_id)
         elif event.message_id in failed:
             blocked.add(event.group)
     return behind
+
+
+def progress_marks(
+    events: Sequence[DispatchEvent], deliveries: Iterable[Delivery], previous: Mapping[str, int]
+) -> dict[str, int]:
+    """Connection id -> the highest seq it has received in order, of ``events`` (one user's
+    events of one FIFO group, in batch order, seqs stamped), merged with ``previous``.
+
+    A connection's mark stops at its first event neither sent nor had: it has to get that one,
+    and every later one, on the redelivery. Connections that received none are left out.
+    """
+    mine = {e.message_id for e in events}
+    by_connection: dict[str, dict[str, Outcome]] = {}
+    for d in deliveries:
+        if d.message_id in mine:
+            by_connection.setdefault(d.connection_id, {})[d.message_id] = d.outcome
+    marks: dict[str, int] = {}
+    for connection_id, outcomes in by_connection.items():
+        mark = previous.get(connection_id, 0)
+        for event in events:
+            if outcomes.get(event.message_id) not in (Outcome.SENT, Outcome.HAD):
+                break
+            mark = max(mark, event.seq)
+        if mark:
+            marks[connection_id] = mark
+    return marks
 
 
 def summarize(
@@ -161,10 +208,12 @@ def summarize(
     """
     deliveries = list(deliveries)
     unreachable = set(unreachable_users)
-    failed = {d.message_id for d in deliveries if d.failed} | set(undead_lettered)
+    undelivered = {d.message_id for d in deliveries if d.failed}
+    failed = undelivered | set(undead_lettered)
     failed |= {r.message_id for r in records if isinstance(r, DispatchEvent) and r.user_id in unreachable}
     events = [r for r in records if isinstance(r, DispatchEvent)]
-    failed |= behind_failures(events, failed)
+    delivered = {e.message_id for e in events if e.user_id not in unreachable} - undelivered
+    failed |= behind_failures(events, failed, delivered)
     return BatchReport(
         events_dispatched=sum(1 for e in events if e.message_id not in failed),
         messages_sent=sum(1 for d in deliveries if d.outcome is Outcome.SENT),
