@@ -97,6 +97,14 @@ def _parser() -> argparse.ArgumentParser:
         "groups interleave (default 0.002); a group's own order always holds",
     )
     dev.add_argument(
+        "--lambda-concurrency",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="execution environments (worker processes) each function may run at once, so "
+        "invocations overlap as in Lambda (default 10; the dispatcher at most 10, its deployed cap)",
+    )
+    dev.add_argument(
         "--ttl-sweep",
         type=_positive_float,
         default=30.0,
@@ -242,6 +250,7 @@ def _dev(args: argparse.Namespace) -> int:
         session_sweep_seconds=args.session_sweep,
         bus_reorder_max_seconds=args.bus_reorder_max,
         bus_fifo_jitter_seconds=args.bus_fifo_jitter,
+        lambda_concurrency=args.lambda_concurrency,
         disconnect_on_abort=args.disconnect_on_abort,
         verbose=args.verbose,
         data_tables=data_tables,

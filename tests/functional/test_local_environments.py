@@ -186,3 +186,34 @@ def test_batches_run_concurrently_but_never_two_with_the_same_message_group(aws_
     assert seen == {g: list(range(6)) for g in groups}, "a group's messages were handled out of order"
     assert overlaps == [], f"groups held by two batches at once: {overlaps}"
     assert most_in_flight > 1, "the batches ran one after another"
+
+
+def test_a_waiting_receive_gets_a_group_as_soon_as_its_batch_is_deleted(aws_env: str) -> None:
+    """A receive that starts while a user's first message is in flight gets the second message
+    right after the first is deleted, not at the end of its wait (moto alone waits it out)."""
+    from healthcoach_realtime.local.sqs_long_poll import recheck_groups_while_polling
+
+    recheck_groups_while_polling()
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(
+        QueueName="long-poll-test.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    for body in ("first", "second"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="user")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30)["Messages"]
+    assert [m["Body"] for m in first] == ["first"]
+    got: list[tuple[str, float]] = []
+
+    def wait_for_second() -> None:
+        started = time.monotonic()
+        messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, VisibilityTimeout=30)
+        got.extend((m["Body"], time.monotonic() - started) for m in messages.get("Messages", []))
+
+    waiting = threading.Thread(target=wait_for_second)
+    waiting.start()
+    time.sleep(0.3)  # the receive is waiting, with the group in flight
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+    waiting.join(timeout=15)
+    assert [body for body, _ in got] == ["second"]
+    assert got[0][1] < 5, f"the waiting receive got the group only after {got[0][1]:.1f} s"
