@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
@@ -36,6 +36,17 @@ def moto_endpoint() -> Iterator[str]:
     emulator.start()
     yield emulator.endpoint_url
     emulator.stop()
+
+
+@pytest.fixture
+def index_lag(moto_endpoint: str) -> Iterator[Callable[..., None]]:
+    """``local.index_lag.set_index_lag`` for one test (``index_lag(0.5)``, or with ``clock=`` a
+    test's own clock): the emulator's GSIs lag their tables; the lag before is restored after."""
+    from healthcoach_realtime.local import index_lag as lag
+
+    before = lag.index_lag_seconds()
+    yield lag.set_index_lag
+    lag.set_index_lag(before)
 
 
 @pytest.fixture

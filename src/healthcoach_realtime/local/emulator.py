@@ -38,6 +38,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from healthcoach_realtime.local import index_lag
 from healthcoach_realtime.local.eventsv2 import EventsV2Middleware, EventsV2Options, EventsV2Service
 
 __all__ = [
@@ -158,14 +159,25 @@ class Emulator:
     """``start()`` binds and serves in a daemon thread; ``stop()`` shuts it down.
 
     ``eventsv2`` sets the EventsV2 emulator's knobs (``EventsV2Options``; defaults suit the
-    local stack); the service itself is ``emulator.eventsv2``.
+    local stack); the service itself is ``emulator.eventsv2``. ``index_lag_seconds`` makes
+    DynamoDB's global secondary indexes lag their tables as on AWS (``local.index_lag``; 0: off,
+    moto's read-your-write). moto's state is process-wide, so that lag is too: ``start()`` sets
+    it, and so does assigning ``emulator.index_lag_seconds`` (at once).
     """
 
     def __init__(
-        self, port: int, host: str = "127.0.0.1", *, eventsv2: EventsV2Options | None = None
+        self,
+        port: int,
+        host: str = "127.0.0.1",
+        *,
+        eventsv2: EventsV2Options | None = None,
+        index_lag_seconds: float = 0.0,
     ) -> None:
+        if index_lag_seconds < 0:
+            raise ValueError(f"index lag must be >= 0 seconds, got {index_lag_seconds}")
         self.host = host
         self.port = port
+        self._index_lag_seconds = index_lag_seconds
         # Deliveries go straight into moto's SQS backend, which runs in this process.
         self.eventsv2 = EventsV2Service(eventsv2)
         self._server: BaseWSGIServer | None = None
@@ -175,6 +187,16 @@ class Emulator:
     def endpoint_url(self) -> str:
         """What ``AWS_ENDPOINT_URL`` is set to."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def index_lag_seconds(self) -> float:
+        """How far behind its table a GSI query or scan reads (0: not at all)."""
+        return self._index_lag_seconds
+
+    @index_lag_seconds.setter
+    def index_lag_seconds(self, seconds: float) -> None:
+        index_lag.set_index_lag(seconds)
+        self._index_lag_seconds = seconds
 
     @property
     def app(self) -> EventsV2Middleware:
@@ -192,6 +214,7 @@ class Emulator:
         sort_items_by_plain_keys()
         read_sqs_clock_directly()
         cache_sqs_attribute_names()
+        index_lag.set_index_lag(self._index_lag_seconds)
         app = EventsV2Middleware(self.eventsv2, MemoizedDispatcher())
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
