@@ -105,6 +105,14 @@ def _parser() -> argparse.ArgumentParser:
         "invocations overlap as in Lambda (default 10; the dispatcher at most 10, its deployed cap)",
     )
     dev.add_argument(
+        "--index-lag",
+        type=_non_negative_float,
+        default=0.5,
+        metavar="SECONDS",
+        help="DynamoDB's global secondary indexes show each item as it was this long ago, as on "
+        "AWS where they update asynchronously (default 0.5; 0: read-your-write)",
+    )
+    dev.add_argument(
         "--ttl-sweep",
         type=_positive_float,
         default=30.0,
@@ -251,6 +259,7 @@ def _dev(args: argparse.Namespace) -> int:
         bus_reorder_max_seconds=args.bus_reorder_max,
         bus_fifo_jitter_seconds=args.bus_fifo_jitter,
         lambda_concurrency=args.lambda_concurrency,
+        index_lag_seconds=args.index_lag,
         disconnect_on_abort=args.disconnect_on_abort,
         verbose=args.verbose,
         data_tables=data_tables,

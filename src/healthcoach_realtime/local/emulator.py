@@ -24,6 +24,9 @@ emulator under load; latency numbers in ``bench/latency.py``'s docstring):
   test. ``read_sqs_clock_directly`` reads ``time.time()``, the same instant in the same unit;
 - the same queue attributes convert each of their ~20 names from CamelCase to snake_case on every
   call (~7% after the clock fix): ``cache_sqs_attribute_names`` remembers the conversions.
+
+One behaviour is corrected, not sped up: a long poll on a FIFO queue rechecks which message
+groups are in flight while it waits (``sqs_long_poll``), as SQS does.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from healthcoach_realtime.local import index_lag
 from healthcoach_realtime.local.eventsv2 import EventsV2Middleware, EventsV2Options, EventsV2Service
+from healthcoach_realtime.local.sqs_long_poll import recheck_groups_while_polling
 
 __all__ = [
     "Emulator",
@@ -214,6 +218,7 @@ class Emulator:
         sort_items_by_plain_keys()
         read_sqs_clock_directly()
         cache_sqs_attribute_names()
+        recheck_groups_while_polling()
         index_lag.set_index_lag(self._index_lag_seconds)
         app = EventsV2Middleware(self.eventsv2, MemoizedDispatcher())
         self._server = make_server(

@@ -119,6 +119,9 @@ class StackConfig:
     # Execution environments (worker processes) each function may run at once (the dispatcher
     # also at most its event source's MaximumConcurrency): concurrent invocations, as in Lambda.
     lambda_concurrency: int = 10
+    # How far DynamoDB's global secondary indexes lag their tables (local/index_lag.py); AWS
+    # propagates "within a fraction of a second" normally, so the default is that harsh.
+    index_lag_seconds: float = 0.5
 
     @property
     def limits(self) -> Limits:
@@ -212,6 +215,7 @@ class LocalStack:
             config.emulator_port,
             config.host,
             eventsv2=config.bus_options,
+            index_lag_seconds=config.index_lag_seconds,
         )
         self._stop_pollers = threading.Event()
         self._threads: list[PollerThread] = []
