@@ -414,10 +414,14 @@ export interface ErrorFrame {
   message: string;
 }
 
-/** Ends a resume's replay: every event up to `through` has been sent. */
+/**
+ * Ends a resume's answer: every event up to `through` has been sent. With `more`, the replay was
+ * cut short there (the server's time, or posts that kept failing): resume again from `through`.
+ */
 export interface ResumedFrame {
   type: "resumed";
   through: number;
+  more?: true;
 }
 
 /** The answer to `{"action": "auth", "token"}`: the connection now lives until `exp` (epoch seconds). */
@@ -502,8 +506,12 @@ export interface RealtimeOptions {
   dedupeSize?: number;
   /** Restore the resume point from storage. */
   lastSeq?: number;
-  /** Send `{"action": "resume", "since": lastSeq}` on every open (default true). */
+  /** Send `{"action": "resume", "since": resumePoint}` on every open (default true). */
   resume?: boolean;
+  /** Ask again when a resume has had no terminal frame this long (default 15000). */
+  resumeTimeoutMs?: number;
+  /** Unanswered resumes on one connection before reconnecting instead (default 3). */
+  resumeAttempts?: number;
   /** `null`: never ping (default `PING_WHEN_IDLE`). */
   idle?: IdleHook | null;
   /** Send `{"action": "auth"}` with a fresh `getToken()` this long before the session's `exp`
@@ -537,8 +545,11 @@ export declare class RealtimeClient {
   status: Status;
   /** Failed attempts in a row. */
   attempt: number;
-  /** The highest `seq` received so far, to resume from after a reconnect. */
+  /** The highest `seq` received so far. */
   readonly lastSeq: number | undefined;
+  /** Where the next resume starts: `lastSeq`, or while a resume is unfinished the `since` it
+   * continues from. Persist this one (and pass it back as the `lastSeq` option). */
+  readonly resumePoint: number | undefined;
   /** When the open session ends (its token's `exp`, epoch seconds; moved on by each refresh). */
   readonly expiresAt: number | undefined;
   /** Call `callback(data, frame)` for every new event of `type`; returns the unsubscribe function. */

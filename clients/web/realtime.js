@@ -22,9 +22,17 @@
 //   exponential backoff and full jitter, capped, to spread a thundering herd after an outage.
 // - Delivery is at least once, so frames are de-duplicated by `id` (a bounded LRU set).
 // - Every event carries a per-user `seq`. After each (re)open the client sends
-//   `{"action": "resume", "since": lastSeq}` and gets the events it missed (or one `resync`:
+//   `{"action": "resume", "since": resumePoint}` and gets the events it missed (or one `resync`:
 //   refetch, `onResync`). Replayed and live frames can interleave at the seam, so repeats are
 //   dropped by `id`, never by comparing seqs.
+// - Every resume ends with one terminal frame. `{"type": "resumed", "through": N, "more": true}`
+//   means the server's time ran out (or its posts kept failing) after seq N: the client resumes
+//   again from N (not from lastSeq, which live frames may have moved past a gap). When no
+//   terminal frame comes within `resumeTimeoutMs`, it asks again from where it last asked, with
+//   backoff, and after `resumeAttempts` unanswered asks it reconnects (and resumes from there).
+// - `$connect` cannot post to the connection it opens, and does not tell the user's other
+//   connections either: once open, the client asks `{"action": "presence"}`, which answers it
+//   and tells the others their new count.
 // - API Gateway closes a connection idle for 10 minutes: a quiet client sends `{"action": "ping"}`.
 // - The server posts nothing to a session past its token's `exp`, and closes it within a minute.
 //   So ahead of `exp` the client sends `{"action": "auth", "token": await getToken()}` on the open
@@ -75,6 +83,11 @@ export const PING_WHEN_IDLE = Object.freeze({
   afterMs: 5 * 60 * 1000,
   onIdle: (/** @type {RealtimeClient} */ client) => client.send({ action: "ping" }),
 });
+
+/** Ask again when a resume has had no terminal frame this long (the server's replay stops within 10 s). */
+const RESUME_TIMEOUT_MS = 15 * 1000;
+/** Unanswered resumes on one connection before the client reconnects instead. */
+const RESUME_ATTEMPTS = 3;
 
 /** Refresh the session this long before its token's `exp` (or half-way there, if later). */
 const REFRESH_AHEAD_MS = 60 * 1000;
@@ -151,7 +164,9 @@ function refreshDelay(expSeconds, nowMs, aheadMs = REFRESH_AHEAD_MS) {
  * @property {number} [maxAttempts=Infinity]  give up (status "closed") after this many failed attempts
  * @property {number} [dedupeSize=1000]  how many recent event ids to remember
  * @property {number} [lastSeq]  restore the resume point from storage
- * @property {boolean} [resume=true]  send `{"action": "resume", "since": lastSeq}` on every open
+ * @property {boolean} [resume=true]  send `{"action": "resume", "since": resumePoint}` on every open
+ * @property {number} [resumeTimeoutMs=15000]  ask again when a resume has no terminal frame by then
+ * @property {number} [resumeAttempts=3]  unanswered resumes on one connection before reconnecting
  * @property {IdleHook | null} [idle=PING_WHEN_IDLE]  `null`: never ping
  * @property {number | null} [refreshAheadMs=60000]  send `{"action": "auth"}` with a
  *   fresh `getToken()` this long before the session's `exp`; `null`: never (reconnect instead)
@@ -249,7 +264,14 @@ export class RealtimeClient {
     /** @private @type {WebSocket | null} */ this.socket = null;
     /** @private */ this.wanted = false;
     /** @private */ this.generation = 0;
-    /** @private */ this.timers = { retry: 0, stable: 0, idle: 0, refresh: 0 };
+    /** @private */ this.timers = { retry: 0, stable: 0, idle: 0, refresh: 0, resume: 0 };
+    /**
+     * The `since` of a resume not finished yet (no terminal frame, or `more`): kept across
+     * reconnects, as events after it may not have arrived.
+     * @private @type {number | undefined}
+     */
+    this.resumeSince = undefined;
+    /** @private */ this.unanswered = 0;
     /** @private @type {number | undefined} */ this.sessionExp = undefined;
     /** @private @type {number | undefined} */ this.seq = options.lastSeq;
     /** @type {Status} */ this.status = "idle";
@@ -257,9 +279,18 @@ export class RealtimeClient {
     this.attempt = 0;
   }
 
-  /** The highest `seq` received so far, to resume from after a reconnect (persist it if you like). */
+  /** The highest `seq` received so far. */
   get lastSeq() {
     return this.seq;
+  }
+
+  /**
+   * Where the next resume starts: `lastSeq`, or while a resume is unfinished the `since` it
+   * continues from (live events may have moved `lastSeq` past events not replayed yet).
+   * Persist this one, and pass it back as the `lastSeq` option.
+   */
+  get resumePoint() {
+    return this.resumeSince ?? this.seq;
   }
 
   /** When the open session ends (its token's `exp`, epoch seconds; moved on by each refresh). */
@@ -323,8 +354,7 @@ export class RealtimeClient {
 
   /**
    * Call `callback(connections)` with how many of this user's connections are open: asked on
-   * every open (while a presence callback is registered), then whenever a sibling connects or
-   * leaves.
+   * every open, then whenever a sibling connects (its own ask) or leaves.
    * @param {(connections: number) => void} callback
    * @returns {() => void}
    */
@@ -409,11 +439,11 @@ export class RealtimeClient {
       this.timers.stable = setTimeout(() => {
         this.attempt = 0;
       }, stableAfterMs);
-      if ((this.options.resume ?? true) && this.seq !== undefined) {
-        this.send({ action: "resume", since: this.seq });
-      }
-      // $connect cannot post to the connection it opens: ask for the count once open.
-      if (this.presenceListeners.size > 0) this.send({ action: "presence" });
+      this.unanswered = 0;
+      const since = this.resumePoint;
+      if ((this.options.resume ?? true) && since !== undefined) this.resume(since);
+      // $connect posts nothing: this ask answers with the count and tells the other connections.
+      this.send({ action: "presence" });
       this.armIdle();
       this.sessionExp = tokenExpiry(token);
       this.armRefresh(generation);
@@ -451,8 +481,11 @@ export class RealtimeClient {
   /** @private @param {RealtimeFrame & Record<string, unknown>} frame */
   control(frame) {
     if (frame.type === "resync" && typeof frame.latestSeq === "number") {
+      this.endResume();
       this.seq = frame.latestSeq;
       for (const callback of this.resyncListeners) this.call(callback, frame.latestSeq);
+    } else if (frame.type === "resumed" && typeof frame.through === "number") {
+      this.resumed(frame.through, frame.more === true);
     } else if (frame.type === "presence" && typeof frame.connections === "number") {
       for (const callback of this.presenceListeners) this.call(callback, frame.connections);
     } else if (frame.type === "authorized" && typeof frame.exp === "number") {
@@ -462,6 +495,66 @@ export class RealtimeClient {
       this.report(new Error(`server: ${String(frame.message)}`));
     }
     for (const callback of this.controlListeners) this.call(callback, frame);
+  }
+
+  /** @private @param {number} since */
+  resume(since) {
+    this.resumeSince = since;
+    clearTimeout(this.timers.resume);
+    if (!this.send({ action: "resume", since })) return;
+    const generation = this.generation;
+    this.timers.resume = setTimeout(() => {
+      if (generation === this.generation) this.askAgain();
+    }, this.options.resumeTimeoutMs ?? RESUME_TIMEOUT_MS);
+  }
+
+  /**
+   * A terminal `resumed`: done, or with `more` continue from `through`. A `more` that made no
+   * progress counts as unanswered (a replay that keeps failing must not spin).
+   * @private @param {number} through @param {boolean} more
+   */
+  resumed(through, more) {
+    const since = this.resumeSince;
+    if (since === undefined) return; // not ours (a resume sent through `send` by the app)
+    if (!more) {
+      this.endResume();
+    } else if (through > since) {
+      this.unanswered = 0;
+      this.resume(through);
+    } else {
+      clearTimeout(this.timers.resume);
+      this.askAgain();
+    }
+  }
+
+  /** @private */
+  endResume() {
+    clearTimeout(this.timers.resume);
+    this.resumeSince = undefined;
+    this.unanswered = 0;
+  }
+
+  /**
+   * No terminal frame came (or no progress): ask again from the same point after a backoff
+   * delay, or reconnect once `resumeAttempts` asks on this connection went unanswered.
+   * @private
+   */
+  askAgain() {
+    const since = this.resumeSince;
+    if (since === undefined) return;
+    this.unanswered += 1;
+    if (this.unanswered >= (this.options.resumeAttempts ?? RESUME_ATTEMPTS)) {
+      const socket = this.socket;
+      this.socket = null;
+      this.generation += 1;
+      if (socket && socket.readyState <= 1) socket.close(4000, "resume unanswered");
+      this.retry(4000, "resume unanswered");
+      return;
+    }
+    const generation = this.generation;
+    this.timers.resume = setTimeout(() => {
+      if (generation === this.generation) this.resume(since);
+    }, backoffDelay(this.unanswered - 1, this.options.backoff, this.random));
   }
 
   /** @private @param {number} code @param {string} reason */
@@ -522,6 +615,7 @@ export class RealtimeClient {
     clearTimeout(this.timers.stable);
     clearTimeout(this.timers.idle);
     clearTimeout(this.timers.refresh);
+    clearTimeout(this.timers.resume);
   }
 
   /** @private @param {StatusChange} change */

@@ -43,6 +43,11 @@ class FakeSocket {
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
+const PRESENCE = '{"action":"presence"}';
+
+/** What the client sent on `socket` besides the presence ask every open makes. */
+const asked = (socket) => socket.sent.filter((text) => text !== PRESENCE);
+
 function makeClient(options = {}) {
   FakeSocket.made = [];
   let tokens = 0;
@@ -214,11 +219,11 @@ test("the idle hook runs when an open socket has been quiet for afterMs", async 
   await tick();
   FakeSocket.made[0].open();
   await tick();
-  assert.equal(FakeSocket.made[0].sent[0], '{"action":"ping"}');
+  assert.equal(asked(FakeSocket.made[0])[0], '{"action":"ping"}');
   client.close();
 });
 
-test("after a reconnect it asks to resume from lastSeq; the first open asks nothing", async () => {
+test("after a reconnect it asks to resume from lastSeq; the first open asks presence only", async () => {
   const client = makeClient();
   client.connect();
   await tick();
@@ -227,8 +232,8 @@ test("after a reconnect it asks to resume from lastSeq; the first open asks noth
   FakeSocket.made[0].drop();
   await tick();
   FakeSocket.made[1].open();
-  assert.deepEqual(FakeSocket.made[0].sent, []);
-  assert.deepEqual(FakeSocket.made[1].sent, ['{"action":"resume","since":3}']);
+  assert.deepEqual(FakeSocket.made[0].sent, [PRESENCE]);
+  assert.deepEqual(FakeSocket.made[1].sent, ['{"action":"resume","since":3}', PRESENCE]);
   client.close();
 });
 
@@ -277,13 +282,15 @@ test("presence frames reach onPresence; server errors reach onError", async () =
   client.close();
 });
 
-test("with an onPresence callback it asks for the count on open", async () => {
+test("every open asks for presence, with or without an onPresence callback (it tells the others)", async () => {
   const client = makeClient();
-  client.onPresence(() => {});
   client.connect();
   await tick();
   FakeSocket.made[0].open();
-  assert.deepEqual(FakeSocket.made[0].sent, ['{"action":"presence"}']);
+  FakeSocket.made[0].drop();
+  await tick();
+  FakeSocket.made[1].open();
+  assert.deepEqual([FakeSocket.made[0].sent, FakeSocket.made[1].sent], [[PRESENCE], [PRESENCE]]);
   client.close();
 });
 
@@ -337,14 +344,14 @@ test("a minute before exp it sends auth with a fresh token; authorized moves the
   FakeSocket.made[0].open();
   assert.equal(client.expiresAt, start + 120);
   t.mock.timers.tick(59_999);
-  assert.deepEqual(FakeSocket.made[0].sent, []);
+  assert.deepEqual(asked(FakeSocket.made[0]), []);
   t.mock.timers.tick(1);
   await Promise.resolve();
-  assert.deepEqual(JSON.parse(FakeSocket.made[0].sent[0]), { action: "auth", token: jwtWith(start + 3600) });
+  assert.deepEqual(JSON.parse(asked(FakeSocket.made[0])[0]), { action: "auth", token: jwtWith(start + 3600) });
   FakeSocket.made[0].message({ type: "authorized", exp: start + 3600 });
   assert.equal(client.expiresAt, start + 3600);
   t.mock.timers.tick(3_000_000);
-  assert.equal(FakeSocket.made[0].sent.length, 1);
+  assert.equal(asked(FakeSocket.made[0]).length, 1);
   client.close();
 });
 
@@ -355,7 +362,7 @@ test("refreshAheadMs: null never refreshes; a closed client never refreshes", as
   await Promise.resolve();
   FakeSocket.made[0].open();
   t.mock.timers.tick(20_000);
-  assert.deepEqual(FakeSocket.made[0].sent, []);
+  assert.deepEqual(asked(FakeSocket.made[0]), []);
   never.close();
   const closed = makeClient({ getToken: () => jwtWith(1_000_000_010) });
   closed.connect();
@@ -363,7 +370,7 @@ test("refreshAheadMs: null never refreshes; a closed client never refreshes", as
   FakeSocket.made[0].open();
   closed.close();
   t.mock.timers.tick(20_000);
-  assert.deepEqual(FakeSocket.made[0].sent, []);
+  assert.deepEqual(asked(FakeSocket.made[0]), []);
 });
 
 test("a short token is refreshed half-way, never sooner than a second after the last answer", async (t) => {
@@ -373,16 +380,87 @@ test("a short token is refreshed half-way, never sooner than a second after the 
   await Promise.resolve();
   FakeSocket.made[0].open();
   t.mock.timers.tick(9_999);
-  assert.deepEqual(FakeSocket.made[0].sent, []);
+  assert.deepEqual(asked(FakeSocket.made[0]), []);
   t.mock.timers.tick(1);
   await Promise.resolve();
-  assert.equal(FakeSocket.made[0].sent.length, 1);
+  assert.equal(asked(FakeSocket.made[0]).length, 1);
   // The same token again (the auth library had not renewed it yet): the next try halves what is left.
   FakeSocket.made[0].message({ type: "authorized", exp: 1_000_000_020 });
   t.mock.timers.tick(4_999);
-  assert.equal(FakeSocket.made[0].sent.length, 1);
+  assert.equal(asked(FakeSocket.made[0]).length, 1);
   t.mock.timers.tick(1);
   await Promise.resolve();
-  assert.equal(FakeSocket.made[0].sent.length, 2);
+  assert.equal(asked(FakeSocket.made[0]).length, 2);
   client.close();
+});
+
+/** An event frame with seq `seq` (its id derived from it). */
+const event = (seq) => ({ type: "foodLogDeleted", data: { id: `f${seq}` }, id: `e${seq}`, seq });
+
+test("resumed with more: it resumes again from through, not from a live seq past the gap", async (t) => {
+  const client = makeClient({ lastSeq: 0 });
+  t.after(() => client.close());
+  const seen = [];
+  client.onAny((frame) => seen.push(frame.seq));
+  client.connect();
+  await tick();
+  const socket = FakeSocket.made[0];
+  socket.open();
+  socket.message(event(1));
+  socket.message(event(9)); // live, overtaking the replay
+  socket.message(event(2));
+  socket.message({ type: "resumed", through: 2, more: true });
+  assert.equal(client.resumePoint, 2);
+  for (const seq of [3, 4, 5, 6, 7, 8, 9]) socket.message(event(seq));
+  socket.message({ type: "resumed", through: 9 });
+  assert.deepEqual(asked(socket), ['{"action":"resume","since":0}', '{"action":"resume","since":2}']);
+  assert.deepEqual(seen, [1, 9, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual([client.lastSeq, client.resumePoint], [9, 9]);
+});
+
+test("no terminal frame in time: it asks again from the same since, then reconnects and resumes there", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const client = makeClient({ lastSeq: 5, resumeTimeoutMs: 1000, resumeAttempts: 2, idle: null });
+  t.after(() => client.close());
+  const statuses = [];
+  client.onStatus((change) => statuses.push(change.status));
+  client.connect();
+  await Promise.resolve();
+  const first = FakeSocket.made[0];
+  first.open();
+  first.message(event(9)); // live; the replay of 6..8 never ends
+  t.mock.timers.tick(999);
+  assert.deepEqual(asked(first), ['{"action":"resume","since":5}']);
+  t.mock.timers.tick(1); // unanswered once: ask again (backoff 0 with random() = 0)
+  t.mock.timers.tick(0);
+  assert.deepEqual(asked(first), ['{"action":"resume","since":5}', '{"action":"resume","since":5}']);
+  t.mock.timers.tick(1000); // unanswered twice: reconnect
+  assert.deepEqual(first.closedWith, { code: 4000, reason: "resume unanswered" });
+  t.mock.timers.tick(0);
+  await Promise.resolve();
+  const second = FakeSocket.made[1];
+  second.open();
+  assert.deepEqual(asked(second), ['{"action":"resume","since":5}']);
+  assert.deepEqual(statuses, ["connecting", "open", "reconnecting", "connecting", "open"]);
+  second.message({ type: "resumed", through: 9 });
+  t.mock.timers.tick(10_000);
+  assert.equal(asked(second).length, 1);
+});
+
+test("a more that makes no progress counts as unanswered: backoff, then a reconnect", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const client = makeClient({ lastSeq: 3, resumeAttempts: 2, idle: null, random: () => 0.5 });
+  t.after(() => client.close());
+  client.connect();
+  await Promise.resolve();
+  const socket = FakeSocket.made[0];
+  socket.open();
+  socket.message({ type: "resumed", through: 3, more: true });
+  assert.equal(asked(socket).length, 1);
+  t.mock.timers.tick(249); // backoffDelay(0) = 0.5 * 500
+  assert.equal(asked(socket).length, 1);
+  t.mock.timers.tick(1);
+  assert.deepEqual(asked(socket), ['{"action":"resume","since":3}', '{"action":"resume","since":3}']);
+  socket.message({ type: "resumed", through: 3, more: true });
+  assert.deepEqual(socket.closedWith, { code: 4000, reason: "resume unanswered" });
 });
