@@ -117,7 +117,15 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=30.0,
         metavar="SECONDS",
-        help="how often expired connection rows are deleted, emulating DynamoDB TTL (default 30)",
+        help="how often expired rows (connections, history) are deleted, emulating DynamoDB TTL (default 30)",
+    )
+    dev.add_argument(
+        "--ttl-lag",
+        type=_non_negative_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="an expired row is deleted only once expired this long, as DynamoDB deletes lazily "
+        "(default 60; readers must filter on ttl themselves)",
     )
     dev.add_argument(
         "--session-sweep",
@@ -255,6 +263,7 @@ def _dev(args: argparse.Namespace) -> int:
         max_lifetime=args.max_lifetime,
         visibility_timeout=args.visibility_timeout,
         ttl_sweep_seconds=args.ttl_sweep,
+        ttl_lag_seconds=args.ttl_lag,
         session_sweep_seconds=args.session_sweep,
         bus_reorder_max_seconds=args.bus_reorder_max,
         bus_fifo_jitter_seconds=args.bus_fifo_jitter,

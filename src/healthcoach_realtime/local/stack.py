@@ -55,7 +55,7 @@ from healthcoach_realtime.local.provision import (
 )
 from healthcoach_realtime.local.scheduler import ScheduledInvocation
 from healthcoach_realtime.local.sessions_api import SessionsApi
-from healthcoach_realtime.local.ttl import DEFAULT_SWEEP_SECONDS, TtlSweeper
+from healthcoach_realtime.local.ttl import DEFAULT_SWEEP_SECONDS, DEFAULT_TTL_LAG_SECONDS, TtlSweeper
 from healthcoach_realtime.settings import DEFAULT_CONNECTIONS_TABLE, DEFAULT_EVENT_BUS, DEFAULT_HISTORY_TABLE
 from healthcoach_realtime.table_mapping import DEFAULT_SOURCES, MAPPING_ENV, TableSource, encode_tables
 
@@ -106,6 +106,8 @@ class StackConfig:
     max_lifetime: float = 7200.0
     visibility_timeout: int = 5
     ttl_sweep_seconds: float = DEFAULT_SWEEP_SECONDS
+    # An expired item outlives its ttl by at least this long, as with DynamoDB's lazy deletion.
+    ttl_lag_seconds: float = DEFAULT_TTL_LAG_SECONDS
     # The session sweeper's schedule (deployed: two passes a minute, so 30 s).
     session_sweep_seconds: float = 30.0
     disconnect_on_abort: bool = True
@@ -406,12 +408,15 @@ class LocalStack:
             stop=self._stop_pollers,
         )
         self._threads.append(PollerThread("stream-poller", streams.poll_once, self._stop_pollers))
-        sweeper = TtlSweeper(
-            boto3.client("dynamodb", region_name=REGION),
-            DEFAULT_CONNECTIONS_TABLE,
-            interval=self.config.ttl_sweep_seconds,
-        )
-        self._threads.append(PollerThread("ttl-sweeper", sweeper.step, self._stop_pollers))
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        for table in (DEFAULT_CONNECTIONS_TABLE, DEFAULT_HISTORY_TABLE):
+            sweeper = TtlSweeper(
+                dynamodb,
+                table,
+                interval=self.config.ttl_sweep_seconds,
+                lag_seconds=self.config.ttl_lag_seconds,
+            )
+            self._threads.append(PollerThread(f"ttl-sweeper-{table}", sweeper.step, self._stop_pollers))
         schedule = ScheduledInvocation(
             self._functions["session_sweeper"].invoke, interval=self.config.session_sweep_seconds
         )
