@@ -225,10 +225,13 @@ def test_a_new_note_prunes_the_stale_ones(history: HistoryStore) -> None:
 
 
 def test_progress_is_kept_per_user_and_group(history: HistoryStore) -> None:
-    """What each connection has received, by group; replaced as a whole; none reads as {}."""
-    history.keep_progress("u1", "g1", {"c1=": 4, "c2=": 6})
-    history.keep_progress("u1", "g2", {"c1=": 9})
-    assert (history.progress("u1", "g1"), history.progress("u1", "g2")) == ({"c1=": 4, "c2=": 6}, {"c1=": 9})
-    history.keep_progress("u1", "g1", {"c2=": 7})
-    assert (history.progress("u1", "g1"), history.progress("u2", "g1")) == ({"c2=": 7}, {})
+    """The seqs each connection has, by group; replaced as a whole; none reads as {}."""
+    history.keep_progress("u1", "g1", {"c1=": {4}, "c2=": {4, 6}, "c3=": set()})
+    history.keep_progress("u1", "g2", {"c1=": {9}})
+    assert (history.progress("u1", "g1"), history.progress("u1", "g2")) == (
+        {"c1=": {4}, "c2=": {4, 6}},
+        {"c1=": {9}},
+    )
+    history.keep_progress("u1", "g1", {"c2=": {7}})
+    assert (history.progress("u1", "g1"), history.progress("u2", "g1")) == ({"c2=": {7}}, {})
     assert history.kept_after("u1", 0) == []  # not in bySeq: a resume never sees it

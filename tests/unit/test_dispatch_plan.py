@@ -169,10 +169,10 @@ def seq_event(message_id: str, seq: int) -> DispatchEvent:
     return DispatchEvent(message_id, f"e-{message_id}", "foodLogDeleted", "u", {}, "T", group="u", seq=seq)
 
 
-def test_progress_marks_stop_at_each_connections_first_miss() -> None:
-    """c1 got 4 and 5, then failed on 6: its mark is 5; c2 had 4 from before and got 5 and 6;
-    c3 failed on the first: no mark (it gets all three again); c4's earlier mark is kept."""
-    events = [seq_event("m4", 4), seq_event("m5", 5), seq_event("m6", 6)]
+def test_progress_names_the_held_seqs_each_connection_has() -> None:
+    """Of the held records m4..m6: c1 got 4 and 5 (then failed on 6); c2 had 4 from before and
+    got 5 and 6; c3 got none (left out); m7, delivered and not held, is not named."""
+    events = [seq_event("m4", 4), seq_event("m5", 5), seq_event("m6", 6), seq_event("m7", 7)]
     deliveries = [
         delivery("m4", "c1", Outcome.SENT),
         delivery("m5", "c1", Outcome.SENT),
@@ -180,13 +180,12 @@ def test_progress_marks_stop_at_each_connections_first_miss() -> None:
         delivery("m4", "c2", Outcome.HAD, attempts=0),
         delivery("m5", "c2", Outcome.SENT),
         delivery("m6", "c2", Outcome.SENT),
+        delivery("m7", "c2", Outcome.SENT),
         delivery("m4", "c3", Outcome.RETRY, attempts=3),
-        delivery("m5", "c3", Outcome.RETRY, attempts=0),
-        delivery("m6", "c3", Outcome.RETRY, attempts=0),
-        delivery("m4", "c4", Outcome.PERMANENT),
+        delivery("m5", "c3", Outcome.PERMANENT),
         delivery("other", "c1", Outcome.SENT),
     ]
-    assert progress_marks(events, deliveries, {"c4": 3}) == {"c1": 5, "c2": 6, "c4": 3}
+    assert progress_marks(events, deliveries, {"m4", "m5", "m6"}) == {"c1": {4, 5}, "c2": {4, 5, 6}}
 
 
 def test_interleave_starts_every_users_kth_before_any_users_next() -> None:

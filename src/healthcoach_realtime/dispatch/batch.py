@@ -14,7 +14,7 @@ a 410 removes the connection unless its row is younger than the connecting grace
 be connecting: API Gateway answers 410 until ``$connect`` returns); a record still failing
 after the retries is reported in ``batchItemFailures`` so SQS redelivers it (then dead-letters it
 after ``MAX_RECEIVE_COUNT``). Only then is the user's progress in that message group written
-(per connection, the highest seq received in order): a redelivery reads it and posts nothing a
+(per connection, the seqs of those records it received): a redelivery reads it and posts nothing a
 connection already has, and a record behind a failed one that every connection has is not
 reported.
 The lookup returns each connection's session end (its token's ``exp``): nothing is posted to a
@@ -74,7 +74,7 @@ class _Prepared:
 
     events: list[DispatchEvent]
     sessions: dict[str, int]
-    had: dict[str, dict[str, int]] = field(default_factory=dict)
+    had: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
 
 
 def dispatch_batch(
@@ -154,7 +154,7 @@ def _prepare(
     reserved: dict[str, Reservation] = {}
     claiming: dict[str, list[Future[int]]] = {}
     looking_up: dict[str, Future[dict[str, int]]] = {}
-    progress: dict[str, dict[str, Future[dict[str, int]]]] = {}
+    progress: dict[str, dict[str, Future[dict[str, frozenset[int]]]]] = {}
     for user, reservation in reserving.items():
         try:
             reserved[user] = reservation.result()
@@ -196,32 +196,34 @@ def _redelivered_groups(events: list[DispatchEvent]) -> list[str]:
     return sorted({e.group for e in events if e.group and e.receive_count > 1})
 
 
-def _had(user: str, reading: dict[str, Future[dict[str, int]]]) -> dict[str, dict[str, int]]:
-    """Connection id -> group -> the seq it has; a progress that cannot be read skips nothing
+def _had(
+    user: str, reading: dict[str, Future[dict[str, frozenset[int]]]]
+) -> dict[str, dict[str, frozenset[int]]]:
+    """Connection id -> group -> the seqs it has; a progress that cannot be read skips nothing
     (the connections then get those events again: at least once)."""
-    had: dict[str, dict[str, int]] = {}
+    had: dict[str, dict[str, frozenset[int]]] = {}
     for group, future in reading.items():
         try:
             marks = future.result()
         except (BotoCoreError, ClientError):
             logger.exception("reading a user's delivery progress failed", extra={"user_id": user})
             continue
-        for cid, seq in marks.items():
-            had.setdefault(cid, {})[group] = seq
+        for cid, seqs in marks.items():
+            had.setdefault(cid, {})[group] = seqs
     return had
 
 
 def _keep_progress(
     history: HistoryStore, prepared: dict[str, _Prepared], deliveries: list[Delivery], failed: set[str]
 ) -> None:
-    """For each user and FIFO group with a record reported failed: what each connection has
-    received in order, for the redelivery to skip (best effort: without it, duplicates)."""
+    """For each user and FIFO group with a record reported failed: the seqs of those records
+    each connection has (sent now, or had before), for the redelivery to skip (best effort:
+    without it, duplicates)."""
     for user, p in prepared.items():
         groups = sorted({e.group for e in p.events if e.group and e.message_id in failed})
         for group in groups:
             events = [e for e in p.events if e.group == group]
-            previous = {cid: had[group] for cid, had in p.had.items() if group in had}
-            marks = progress_marks(events, deliveries, previous)
+            marks = progress_marks(events, deliveries, failed)
             if not marks:
                 continue
             try:

@@ -11,8 +11,8 @@ out and the whole batch coming back.
 With ``expiries`` (connection id -> its session's end, epoch seconds), no attempt starts at or
 after a connection's token expired: its events are ``EXPIRED``, neither sent nor retried.
 
-With ``had`` (connection id -> FIFO group -> the highest seq it has received in order, from an
-earlier receive of the same records), an event at or below its mark is not posted again (``HAD``).
+With ``had`` (connection id -> FIFO group -> the seqs it has received on an earlier receive of
+the same records), such an event is not posted again (``HAD``).
 
 Targets are started in the order given: the caller interleaves users (``plan.interleave``).
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
@@ -74,14 +74,14 @@ def deliver_to_connection(
     clock: Callable[[], float] = time.monotonic,
     expires_at: float | None = None,
     wall_clock: Callable[[], float] = time.time,
-    had: Mapping[str, int] | None = None,
+    had: Mapping[str, Collection[int]] | None = None,
 ) -> list[Delivery]:
     """Post ``events`` in order to one connection; one ``Delivery`` per event.
 
     After a 410, once retries are exhausted, or once the session has ended (``expires_at``), the
     remaining events are not posted (gone stays gone; a failing connection would only burn the
     Lambda's time; an expired one may get nothing more) and share that outcome. An event the
-    connection already has (``had``: FIFO group -> seq) is skipped as ``HAD``.
+    connection already has (``had``: FIFO group -> seqs) is skipped as ``HAD``.
     """
     marks = had or {}
     deliveries: list[Delivery] = []
@@ -121,9 +121,9 @@ def deliver_to_connection(
     return deliveries
 
 
-def _had(event: DispatchEvent, marks: Mapping[str, int]) -> bool:
+def _had(event: DispatchEvent, marks: Mapping[str, Collection[int]]) -> bool:
     """The connection received ``event`` on an earlier receive of its record."""
-    return bool(event.group) and 0 < event.seq <= marks.get(event.group, 0)
+    return bool(event.group) and event.seq > 0 and event.seq in marks.get(event.group, ())
 
 
 def _deliver_one(
@@ -173,7 +173,7 @@ def deliver_all(
     deadline: float | None = None,
     expiries: Mapping[str, float] | None = None,
     wall_clock: Callable[[], float] = time.time,
-    had: Mapping[str, Mapping[str, int]] | None = None,
+    had: Mapping[str, Mapping[str, Collection[int]]] | None = None,
 ) -> list[Delivery]:
     """Every ``(connection_id, events)`` target on ``executor``, started in order; all their
     deliveries.

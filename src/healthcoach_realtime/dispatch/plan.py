@@ -5,7 +5,7 @@ and which records SQS must redeliver. Pure: the I/O lives in ``deliver`` and ``b
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -168,29 +168,19 @@ def behind_failures(
 
 
 def progress_marks(
-    events: Sequence[DispatchEvent], deliveries: Iterable[Delivery], previous: Mapping[str, int]
-) -> dict[str, int]:
-    """Connection id -> the highest seq it has received in order, of ``events`` (one user's
-    events of one FIFO group, in batch order, seqs stamped), merged with ``previous``.
-
-    A connection's mark stops at its first event neither sent nor had: it has to get that one,
-    and every later one, on the redelivery. Connections that received none are left out.
+    events: Sequence[DispatchEvent], deliveries: Iterable[Delivery], held: Collection[str]
+) -> dict[str, frozenset[int]]:
+    """Connection id -> the seqs it has received (sent now, or had before) of ``events`` (one
+    user's events of one FIFO group, seqs stamped) whose records are ``held`` (reported for
+    redelivery). Explicit seqs, not a high-water mark: nothing here assumes the queue hands a
+    group's records back before later ones. Connections that received none are left out.
     """
-    mine = {e.message_id for e in events}
-    by_connection: dict[str, dict[str, Outcome]] = {}
+    seq_of = {e.message_id: e.seq for e in events if e.message_id in held}
+    got: dict[str, set[int]] = {}
     for d in deliveries:
-        if d.message_id in mine:
-            by_connection.setdefault(d.connection_id, {})[d.message_id] = d.outcome
-    marks: dict[str, int] = {}
-    for connection_id, outcomes in by_connection.items():
-        mark = previous.get(connection_id, 0)
-        for event in events:
-            if outcomes.get(event.message_id) not in (Outcome.SENT, Outcome.HAD):
-                break
-            mark = max(mark, event.seq)
-        if mark:
-            marks[connection_id] = mark
-    return marks
+        if d.message_id in seq_of and d.outcome in (Outcome.SENT, Outcome.HAD):
+            got.setdefault(d.connection_id, set()).add(seq_of[d.message_id])
+    return {cid: frozenset(seqs) for cid, seqs in got.items()}
 
 
 def summarize(

@@ -11,15 +11,15 @@ The counter also keeps the user's recently opened connections, one attribute eac
 ``conn#<connection id>`` = ``{exp, at}`` (the session's end and the connect time, epoch
 seconds): the dispatcher's seq reservation returns them with the new ``lastSeq`` (one UpdateItem,
 consistent), which the GSI of the connections table, lagging its table, cannot promise.
-``progress#<message group>`` (``marks``: connection id -> the highest seq it has received in
-order; ``ttl``) is written only when a user's records of that group fail in a batch, so a
-redelivery skips what each connection already has.
+``progress#<message group>`` (``got``: connection id -> the seqs of the records reported for
+redelivery that it has received; ``ttl``) is written only when a user's records of that group
+fail in a batch, so a redelivery skips what each connection already has.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -166,19 +166,20 @@ def progress_key(user_id: str, group: str) -> dict[str, AttributeValueTypeDef]:
 
 
 def progress_item(
-    user_id: str, group: str, marks: Mapping[str, int], ttl: int
+    user_id: str, group: str, got: Mapping[str, Collection[int]], ttl: int
 ) -> dict[str, AttributeValueTypeDef]:
-    """``progress#<group>``: connection id -> the highest seq it has received in order."""
+    """``progress#<group>``: connection id -> the seqs it has received (connections with none
+    are left out: a number set cannot be empty)."""
     return {
         **progress_key(user_id, group),
-        "marks": {"M": {cid: {"N": str(seq)} for cid, seq in marks.items()}},
+        "got": {"M": {cid: {"NS": [str(s) for s in sorted(seqs)]} for cid, seqs in got.items() if seqs}},
         "ttl": {"N": str(ttl)},
     }
 
 
-def marks_from_item(item: Mapping[str, Any] | None) -> dict[str, int]:
-    """The marks of a progress item (``{}`` when there is none)."""
+def marks_from_item(item: Mapping[str, Any] | None) -> dict[str, frozenset[int]]:
+    """Connection id -> the seqs it has received, from a progress item (``{}`` when none)."""
     if not item:
         return {}
-    marks = item.get("marks", {}).get("M", {})
-    return {str(cid): int(value["N"]) for cid, value in marks.items() if str(value.get("N", "")).isdigit()}
+    got = item.get("got", {}).get("M", {})
+    return {str(cid): frozenset(int(s) for s in v.get("NS", []) if s.isdigit()) for cid, v in got.items()}

@@ -163,17 +163,17 @@ class HistoryStore:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
 
-    def progress(self, user_id: str, group: str) -> dict[str, int]:
-        """Connection id -> the highest seq of ``group`` it has received in order (consistent)."""
+    def progress(self, user_id: str, group: str) -> dict[str, frozenset[int]]:
+        """Connection id -> the seqs of ``group``'s held records it has received (consistent)."""
         response = self._client.get_item(
             TableName=self._table, Key=progress_key(user_id, group), ConsistentRead=True
         )
         return marks_from_item(response.get("Item"))
 
-    def keep_progress(self, user_id: str, group: str, marks: Mapping[str, int]) -> None:
+    def keep_progress(self, user_id: str, group: str, got: Mapping[str, Collection[int]]) -> None:
         """Replace the user's progress in ``group`` (one PutItem; it expires on its own)."""
         ttl = int(self._clock()) + PROGRESS_TTL_SECONDS
-        self._client.put_item(TableName=self._table, Item=progress_item(user_id, group, marks, ttl))
+        self._client.put_item(TableName=self._table, Item=progress_item(user_id, group, got, ttl))
 
     def claim(self, user_id: str, event: NewEvent, seq: int) -> int:
         """Keep ``event`` with ``seq``, unless its id already has a seq: then that one (and
