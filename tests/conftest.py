@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from healthcoach_realtime import clients, emitter
-from healthcoach_realtime.local.provision import create_connections_table
+from healthcoach_realtime.local.provision import create_connections_table, create_history_table
 from healthcoach_realtime.observability import logger
 from healthcoach_realtime.settings import get_settings
 from tests.support.network import free_port
@@ -83,6 +83,17 @@ def connections_table(dynamodb, monkeypatch: pytest.MonkeyPatch) -> str:  # type
     name = f"connections-{uuid.uuid4().hex[:8]}"
     create_connections_table(dynamodb, name)
     monkeypatch.setenv("CONNECTIONS_TABLE", name)
+    get_settings.cache_clear()
+    return name
+
+
+@pytest.fixture
+def history_table(dynamodb, monkeypatch: pytest.MonkeyPatch) -> str:  # type: ignore[no-untyped-def]
+    """A fresh history table (the users' seq counters, where ``$connect`` notes new connections),
+    named in ``HISTORY_TABLE``."""
+    name = f"history-{uuid.uuid4().hex[:8]}"
+    create_history_table(dynamodb, name)
+    monkeypatch.setenv("HISTORY_TABLE", name)
     get_settings.cache_clear()
     return name
 

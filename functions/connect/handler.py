@@ -22,6 +22,7 @@ from healthcoach_realtime.auth.verifier import TokenVerifier
 from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connection_lifecycle import open_connection
 from healthcoach_realtime.connections import ConnectionStore
+from healthcoach_realtime.history.store import HistoryStore
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.sessions.connection_cap import ConnectionCap
 from healthcoach_realtime.sessions.sockets import socket_is_open
@@ -55,6 +56,13 @@ def store() -> ConnectionStore:
     return ConnectionStore(dynamodb_client(), get_settings().connections_table)
 
 
+@cache
+def recent() -> HistoryStore:
+    """The user's seq counter, where a new connection is noted (read strongly consistent by the
+    dispatcher and the cap, which the connections index may not show it to yet)."""
+    return HistoryStore(dynamodb_client(), get_settings().history_table)
+
+
 # log_event=False wins over POWERTOOLS_LOGGER_LOG_EVENT: this event carries the token.
 @logger.inject_lambda_context(log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
@@ -62,7 +70,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Answer API Gateway's ``$connect`` route."""
     try:
         outcome = open_connection(
-            event, verifier(), store(), now=datetime.now(UTC), cap=cap(), is_open=is_open
+            event,
+            verifier(),
+            store(),
+            now=datetime.now(UTC),
+            cap=cap(),
+            is_open=is_open,
+            recent=recent(),
         )
     except Exception:
         logger.exception("connect failed")

@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connection_lifecycle import close_connection
 from healthcoach_realtime.connections import ConnectionStore
+from healthcoach_realtime.history.store import HistoryStore
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.presence import announce_presence
 from healthcoach_realtime.settings import get_settings
@@ -30,12 +31,18 @@ def store() -> ConnectionStore:
     return ConnectionStore(dynamodb_client(), get_settings().connections_table)
 
 
+@cache
+def recent() -> HistoryStore:
+    """The user's seq counter, whose note of this connection goes with it."""
+    return HistoryStore(dynamodb_client(), get_settings().history_table)
+
+
 @logger.inject_lambda_context(log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Answer API Gateway's ``$disconnect`` route."""
     try:
-        outcome = close_connection(event, store())
+        outcome = close_connection(event, store(), recent=recent())
     except Exception:
         logger.exception("disconnect failed")
         metrics.add_metric(name=MetricName.HANDLER_FAILURES, unit=MetricUnit.Count, value=1)

@@ -63,12 +63,18 @@ class HealthCoachRealtimeStack(cdk.Stack):
             "Connect",
             {
                 "CONNECTIONS_TABLE": table.table_name,
+                # The user's seq counter, where the new connection is noted (history.store).
+                "HISTORY_TABLE": self.history.table.table_name,
                 "USER_POOL_ID": config.user_pool_id,
                 "USER_POOL_CLIENT_ID": config.user_pool_client_id,
                 "MAX_CONNECTIONS_PER_USER": str(config.max_connections_per_user),
             },
         )
-        self.disconnect = function("disconnect", "Disconnect", {"CONNECTIONS_TABLE": table.table_name})
+        self.disconnect = function(
+            "disconnect",
+            "Disconnect",
+            {"CONNECTIONS_TABLE": table.table_name, "HISTORY_TABLE": self.history.table.table_name},
+        )
         # $default only once its handler exists (ping/resume/auth); until then API Gateway answers
         # unrouted messages itself, and nothing is deployed that nobody wrote.
         self.default = (
@@ -228,13 +234,18 @@ class HealthCoachRealtimeStack(cdk.Stack):
             iam.Grant.add_to_principal(grantee=fn.function, actions=actions, resource_arns=resources)
 
         # connect: the row; at the connection limit, GetConnection on each and the row of a gone one.
+        # connect counts the user's connections (index) for the cap; it posts nothing.
         allow(self.connect, ["dynamodb:PutItem", "dynamodb:DeleteItem"], [table.table_arn])
+        allow(self.connect, ["dynamodb:Query"], [self.connections.index_arn])
         self.websocket.grant_manage_connections(self.connect.function, "GET")
+        # The note of a new connection on the user's seq counter: read it (cap), write it; the
+        # disconnect removes its own.
+        allow(self.connect, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [self.history.table.table_arn])
+        allow(self.disconnect, ["dynamodb:UpdateItem"], [self.history.table.table_arn])
         allow(self.disconnect, ["dynamodb:DeleteItem"], [table.table_arn])
-        # presence (presence.py): count the user's connections, tell the others.
-        for fn in (self.connect, self.disconnect):
-            allow(fn, ["dynamodb:Query"], [self.connections.index_arn])
-            self.websocket.grant_post_to_connection(fn.function)
+        # presence (presence.py): count the user's remaining connections, tell them.
+        allow(self.disconnect, ["dynamodb:Query"], [self.connections.index_arn])
+        self.websocket.grant_post_to_connection(self.disconnect.function)
         # the sweeper: Scan for expired rows, delete them, close their sockets, presence to the rest.
         allow(self.session_sweeper, ["dynamodb:Scan", "dynamodb:DeleteItem"], [table.table_arn])
         allow(self.session_sweeper, ["dynamodb:Query"], [self.connections.index_arn])

@@ -25,6 +25,9 @@ from healthcoach_realtime.dev_identity import DevIssuer
 from healthcoach_realtime.settings import get_settings
 from healthcoach_realtime.websocket_events import SUBPROTOCOL
 
+# $connect notes each new connection on the user's seq counter; $disconnect removes it.
+pytestmark = pytest.mark.usefixtures("history_table")
+
 CLIENT = "healthcoach-web"
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 

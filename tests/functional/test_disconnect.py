@@ -14,6 +14,9 @@ from tests.support.sqs_events import emf_metrics
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
 
+# $connect notes each new connection on the user's seq counter; $disconnect removes it.
+pytestmark = pytest.mark.usefixtures("history_table")
+
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 

@@ -24,6 +24,9 @@ from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.dev_identity import DevIssuer
 from healthcoach_realtime.local.provision import create_history_table
 
+# $connect notes each new connection on the user's seq counter; $disconnect removes it.
+pytestmark = pytest.mark.usefixtures("history_table")
+
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 CLIENT = "healthcoach-web"
 SIBLINGS = ("laptop=", "phone=", "tablet=")

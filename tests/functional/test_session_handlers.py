@@ -30,6 +30,9 @@ from healthcoach_realtime.local.scheduler import SWEEPER_INPUT
 from healthcoach_realtime.sessions import disconnect_user
 from healthcoach_realtime.settings import get_settings
 
+# $connect notes each new connection on the user's seq counter; $disconnect removes it.
+pytestmark = pytest.mark.usefixtures("history_table")
+
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 CLIENT = "healthcoach-web"
 CONNECTION = "BFHPhfCWIAMCKlQ="

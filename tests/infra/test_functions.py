@@ -92,13 +92,14 @@ def _app_env(synthesized: Synthesized, name: str) -> set[str]:
 
 
 def test_connect_knows_the_table_and_the_user_pool(synthesized: Synthesized) -> None:
-    """connect: CONNECTIONS_TABLE, USER_POOL_ID, USER_POOL_CLIENT_ID (as configured), WS_API_ENDPOINT
-    (presence to the user's other connections, GetConnection at the limit), MAX_CONNECTIONS_PER_USER
-    (context maxConnectionsPerUser, default 10)."""
+    """connect: CONNECTIONS_TABLE, HISTORY_TABLE (the note of a new connection), USER_POOL_ID,
+    USER_POOL_CLIENT_ID (as configured), WS_API_ENDPOINT (GetConnection at the limit),
+    MAX_CONNECTIONS_PER_USER (context maxConnectionsPerUser, default 10)."""
     env = _env(synthesized, "connect")
     table = synthesized.logical_id(synthesized.stack.connections.table)
     assert _app_env(synthesized, "connect") == {
         "CONNECTIONS_TABLE",
+        "HISTORY_TABLE",
         "USER_POOL_ID",
         "USER_POOL_CLIENT_ID",
         "WS_API_ENDPOINT",
@@ -113,8 +114,9 @@ def test_connect_knows_the_table_and_the_user_pool(synthesized: Synthesized) -> 
 
 
 def test_disconnect_knows_the_table_and_the_management_endpoint(synthesized: Synthesized) -> None:
-    """disconnect: CONNECTIONS_TABLE and WS_API_ENDPOINT (presence to the remaining connections)."""
-    assert _app_env(synthesized, "disconnect") == {"CONNECTIONS_TABLE", "WS_API_ENDPOINT"}
+    """disconnect: CONNECTIONS_TABLE, HISTORY_TABLE (its note goes) and WS_API_ENDPOINT (presence to
+    the remaining connections)."""
+    assert _app_env(synthesized, "disconnect") == {"CONNECTIONS_TABLE", "HISTORY_TABLE", "WS_API_ENDPOINT"}
 
 
 def test_the_dispatcher_knows_table_management_endpoint_and_dlq(synthesized: Synthesized) -> None:

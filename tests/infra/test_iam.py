@@ -71,23 +71,33 @@ def _connections_arn(synthesized: Synthesized, method: str) -> str:
     )
 
 
-def test_connect_may_only_put_connections_check_the_limit_and_announce_presence(
+def test_connect_may_only_put_connections_check_the_limit_and_note_the_connection(
     synthesized: Synthesized,
 ) -> None:
-    """connect: PutItem on the table; at the connection limit GET @connections and DeleteItem of a
-    gone connection's row; plus presence; nothing else."""
+    """connect: PutItem on the table; for the limit Query GSI1, GET @connections and DeleteItem of a
+    gone connection's row; GetItem and UpdateItem on the history table (the note on the user's
+    counter); no post (presence is not its job); nothing else."""
     table = _arn(synthesized, synthesized.stack.connections.table)
+    history = _arn(synthesized, synthesized.stack.history.table)
     assert _grants(synthesized, "connect") == {
         ("dynamodb:PutItem", table),
         ("dynamodb:DeleteItem", table),
+        ("dynamodb:Query", _index_arn(synthesized)),
+        ("dynamodb:GetItem", history),
+        ("dynamodb:UpdateItem", history),
         ("execute-api:ManageConnections", _connections_arn(synthesized, "GET")),
-    } | _presence(synthesized)
+    }
 
 
 def test_disconnect_may_only_delete_connections_and_announce_presence(synthesized: Synthesized) -> None:
-    """disconnect: dynamodb:DeleteItem on the table, plus presence; nothing else."""
+    """disconnect: dynamodb:DeleteItem on the table, UpdateItem on the history table (its note goes),
+    plus presence; nothing else."""
     table = _arn(synthesized, synthesized.stack.connections.table)
-    assert _grants(synthesized, "disconnect") == {("dynamodb:DeleteItem", table)} | _presence(synthesized)
+    history = _arn(synthesized, synthesized.stack.history.table)
+    assert _grants(synthesized, "disconnect") == {
+        ("dynamodb:DeleteItem", table),
+        ("dynamodb:UpdateItem", history),
+    } | _presence(synthesized)
 
 
 def test_the_dispatcher_queries_the_index_and_posts_on_this_stage_only(synthesized: Synthesized) -> None:
