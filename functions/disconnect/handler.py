@@ -57,11 +57,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         },
     )
     if outcome.connection is not None:
-        tell_siblings(outcome.connection.user_id, context)
+        tell_siblings(outcome.connection.user_id, outcome.request.connection_id, context)
     return outcome.response
 
 
-def tell_siblings(user_id: str, context: LambdaContext) -> None:
+def tell_siblings(user_id: str, departed: str, context: LambdaContext) -> None:
     """Presence to the user's remaining connections, at once and within the invocation's time
     (best effort)."""
 
@@ -69,6 +69,6 @@ def tell_siblings(user_id: str, context: LambdaContext) -> None:
         return context.get_remaining_time_in_millis() / 1000
 
     try:
-        announce_presence(store(), management_api_client(), user_id, remaining=seconds_left)
+        announce_presence(store(), management_api_client(), user_id, left=(departed,), remaining=seconds_left)
     except Exception:
         logger.exception("presence not announced", extra={"user_id": user_id})

@@ -58,7 +58,8 @@ class SessionSweepSchedule(Construct):
 
 
 class SignOutPolicy(Construct):
-    """Query the user's connections, delete their rows, close their sockets: nothing else."""
+    """Query the user's connections (and read the notes of new ones on the user's seq counter),
+    delete their rows, close their sockets: nothing else."""
 
     def __init__(
         self,
@@ -67,6 +68,7 @@ class SignOutPolicy(Construct):
         *,
         table: dynamodb.ITable,
         index_arn: str,
+        history: dynamodb.ITable,
         websocket: RealtimeWebSocketApi,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -77,6 +79,7 @@ class SignOutPolicy(Construct):
             statements=[
                 iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index_arn]),
                 iam.PolicyStatement(actions=["dynamodb:DeleteItem"], resources=[table.table_arn]),
+                iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[history.table_arn]),
                 iam.PolicyStatement(
                     actions=["execute-api:ManageConnections"], resources=[websocket.connections_arn("DELETE")]
                 ),

@@ -142,6 +142,7 @@ class HealthCoachRealtimeStack(cdk.Stack):
             "SignOut",
             table=table,
             index_arn=self.connections.index_arn,
+            history=self.history.table,
             websocket=self.websocket,
         )
 

@@ -39,6 +39,7 @@ from healthcoach_realtime.client_messages import (
     pong_frame,
 )
 from healthcoach_realtime.history.replay import ReplayOutcome, serve_resume
+from healthcoach_realtime.history.store import young_connections
 from healthcoach_realtime.presence import presence_frame, tell
 from healthcoach_realtime.replies import Replier
 from healthcoach_realtime.sessions.expiry import is_live
@@ -124,7 +125,7 @@ def answer_message(
         return MessageOutcome(reply.sent, verdict)
     # From here on nothing is posted once the session has ended (a replay must not outlive it).
     reply.until = float(connection.expires_at)
-    return _serve(message, verdict, reply, connection, connections, history)
+    return _serve(message, verdict, reply, connection, connections, history, now)
 
 
 def _serve(
@@ -134,13 +135,14 @@ def _serve(
     connection: Connection,
     connections: ConnectionStore,
     history: HistoryStore,
+    now: float,
 ) -> MessageOutcome:
     """Answer a live session's ping, presence ask or resume."""
     if isinstance(message, Ping):
         reply.post(pong_frame())
         return MessageOutcome(reply.sent, verdict)
     if isinstance(message, AskPresence):
-        ids = connections.connection_ids_of(connection.user_id)
+        ids = _open_connections(connection.user_id, reply.connection_id, connections, history, now)
         frame = presence_frame(len(ids))
         reply.post(frame)
         others = [c for c in ids if c != reply.connection_id]
@@ -149,3 +151,12 @@ def _serve(
     plan = history.plan_resume(connection.user_id, message.since)
     replay = serve_resume(reply, message.since, plan)
     return MessageOutcome(reply.sent, verdict, replay=replay)
+
+
+def _open_connections(
+    user_id: str, asker: str, connections: ConnectionStore, history: HistoryStore, now: float
+) -> list[str]:
+    """The user's connections: the index's, the asker (open, whatever the index shows yet) and
+    those noted on the user's counter too recently for the index to show them (it lags)."""
+    noted = young_connections(history.recent_connections(user_id), now)
+    return sorted({*connections.connection_ids_of(user_id), asker, *noted})

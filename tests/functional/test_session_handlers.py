@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -323,6 +323,26 @@ def test_disconnect_user_closes_every_connection_of_that_user_only(
     assert sorted(api.deleted()) == ["u1-0=", "u1-1=", "u1-2="]
     assert store.sessions_of("u1") == {}
     assert list(store.sessions_of("u2")) == ["u2="]
+
+
+def test_sign_out_closes_a_tab_the_lagging_index_does_not_show_yet(
+    environment: None,
+    issuer: DevIssuer,
+    store: ConnectionStore,
+    api: ManagementApiFake,
+    index_lag: Callable[..., None],
+) -> None:
+    """A tab opened through ``$connect`` a moment before sign-out is closed too: the GSI (30 s
+    behind here) does not show its row yet, the note on the user's counter does."""
+    index_lag(30)
+    event = connect_event(issuer.mint("u1"))
+    assert load_handler("connect").handler(event, LambdaContext())["statusCode"] == 200
+    tab = event["requestContext"]["connectionId"]
+    assert store.get(tab) is not None
+    assert store.sessions_of("u1") == {}  # the index has not caught up
+    assert disconnect_user("u1") == 1
+    assert api.deleted() == [tab]
+    assert store.get(tab) is None
 
 
 def test_the_default_handler_imports_the_jwt_library_only_for_auth() -> None:

@@ -231,7 +231,8 @@ def test_the_session_sweeper_scans_deletes_and_closes_on_this_stage_only(synthes
 
 
 def test_the_sign_out_policy_grants_exactly_what_disconnect_user_calls(synthesized: Synthesized) -> None:
-    """SignOutPolicyArn: Query on GSI1, DeleteItem on the table, DELETE @connections on this stage."""
+    """SignOutPolicyArn: Query on GSI1, DeleteItem on the table, GetItem on the history table (the
+    notes of new connections), DELETE @connections on this stage."""
     policy = synthesized.resources[synthesized.logical_id(synthesized.stack.sign_out.policy)]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     pairs = {
@@ -240,6 +241,7 @@ def test_the_sign_out_policy_grants_exactly_what_disconnect_user_calls(synthesiz
     assert pairs == {
         ("dynamodb:Query", _index_arn(synthesized)),
         ("dynamodb:DeleteItem", _arn(synthesized, synthesized.stack.connections.table)),
+        ("dynamodb:GetItem", _arn(synthesized, synthesized.stack.history.table)),
         ("execute-api:ManageConnections", _connections_arn(synthesized, "DELETE")),
     }
     output = synthesized.outputs["SignOutPolicyArn"]["Value"]

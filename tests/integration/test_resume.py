@@ -84,15 +84,16 @@ def test_ping_is_answered_with_pong(local_stack: StackUrls) -> None:
 
 
 def test_presence_counts_follow_a_users_devices(local_stack: StackUrls) -> None:
-    """Laptop open; phone connects (laptop told 2, phone asks: 2); phone leaves (laptop told 1)."""
+    """Laptop open; phone connects and asks (phone: 2, laptop told 2); phone leaves (laptop told 1).
+    The asks and the departure come at once, before the lagging index shows either change."""
     user = new_user("resume")
 
     async def scenario(session: aiohttp.ClientSession) -> list[int]:
         laptop = await connect(session, local_stack, user)
         phone = await connect(session, local_stack, user)
-        counts = [(await next_frame(laptop, presence=True))["connections"]]
         await phone.send_str(json.dumps({"action": "presence"}))
-        counts.append((await next_frame(phone, presence=True))["connections"])
+        counts = [(await next_frame(phone, presence=True))["connections"]]
+        counts.append((await next_frame(laptop, presence=True))["connections"])
         await phone.close()
         counts.append((await next_frame(laptop, presence=True))["connections"])
         await laptop.close()

@@ -78,11 +78,14 @@ def free_port_pair() -> int:
 
 
 @contextmanager
-def running_stack(*flags: str) -> Iterator[StackUrls]:
-    """Start ``hc-realtime dev --port P *flags``, wait (bounded) until it serves, stop it after."""
+def running_stack(*flags: str, environment: dict[str, str] | None = None) -> Iterator[StackUrls]:
+    """Start ``hc-realtime dev --port P *flags``, wait (bounded) until it serves, stop it after.
+
+    ``environment``: variables for the stack (its handlers read their settings from it)."""
     port = free_port_pair()
     command = [sys.executable, "-m", "healthcoach_realtime.cli", "dev", "--port", str(port), *flags]
-    with stack_process(command, port, env={**os.environ, "PYTHONUNBUFFERED": "1"}) as stack:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(environment or {})}
+    with stack_process(command, port, env=env) as stack:
         yield stack
 
 
