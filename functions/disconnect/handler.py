@@ -6,6 +6,8 @@ only the package; no token verification, so none of its cold-start cost.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Collection
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connection_lifecycle import close_connection
 from healthcoach_realtime.connections import ConnectionStore
-from healthcoach_realtime.history.store import HistoryStore
+from healthcoach_realtime.history.store import HistoryStore, young_connections
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.presence import announce_presence
 from healthcoach_realtime.settings import get_settings
@@ -57,11 +59,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         },
     )
     if outcome.connection is not None:
-        tell_siblings(outcome.connection.user_id, outcome.request.connection_id, context)
+        joined = young_connections(outcome.noted, time.time())
+        tell_siblings(outcome.connection.user_id, outcome.request.connection_id, joined, context)
     return outcome.response
 
 
-def tell_siblings(user_id: str, departed: str, context: LambdaContext) -> None:
+def tell_siblings(user_id: str, departed: str, joined: Collection[str], context: LambdaContext) -> None:
     """Presence to the user's remaining connections, at once and within the invocation's time
     (best effort)."""
 
@@ -69,6 +72,13 @@ def tell_siblings(user_id: str, departed: str, context: LambdaContext) -> None:
         return context.get_remaining_time_in_millis() / 1000
 
     try:
-        announce_presence(store(), management_api_client(), user_id, left=(departed,), remaining=seconds_left)
+        announce_presence(
+            store(),
+            management_api_client(),
+            user_id,
+            joined=joined,
+            left=(departed,),
+            remaining=seconds_left,
+        )
     except Exception:
         logger.exception("presence not announced", extra={"user_id": user_id})

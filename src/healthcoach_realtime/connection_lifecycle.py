@@ -18,8 +18,8 @@ and ``$disconnect`` drops the note::
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,8 @@ class DisconnectOutcome:
     response: dict[str, Any]
     request: DisconnectRequest
     connection: Connection | None = None
+    # The notes left on the user's counter: connections the index may not show yet.
+    noted: Mapping[str, RecentConnection] = field(default_factory=dict)
 
 
 def open_connection(
@@ -144,6 +146,7 @@ def close_connection(
     ``$disconnect`` for it is harmless."""
     request = parse_disconnect(event)
     removed = store.remove(request.connection_id)
+    noted: Mapping[str, RecentConnection] = {}
     if removed is not None and recent is not None:
-        recent.forget_connection(removed.user_id, request.connection_id)
-    return DisconnectOutcome(closed(), request, removed)
+        noted = recent.forget_connection(removed.user_id, request.connection_id)
+    return DisconnectOutcome(closed(), request, removed, noted)

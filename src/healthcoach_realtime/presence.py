@@ -44,13 +44,15 @@ def announce_presence(
     user_id: str,
     *,
     exclude: Collection[str] = (),
+    joined: Collection[str] = (),
     left: Collection[str] = (),
     remaining: Callable[[], float] | None = None,
 ) -> int:
     """Post the user's current count to each of their connections not in ``exclude``; the count.
 
-    ``left``: connections known to be closed, which the index (it lags) may still show."""
-    connection_ids = [c for c in store.connection_ids_of(user_id) if c not in left]
+    The index lags its table: ``joined`` are connections known to be open that it may not show
+    yet, ``left`` connections known to be closed that it may still show."""
+    connection_ids = sorted({*store.connection_ids_of(user_id), *joined} - set(left))
     others = [c for c in connection_ids if c not in exclude]
     tell(management, others, presence_frame(len(connection_ids)), remaining=remaining)
     return len(connection_ids)

@@ -149,19 +149,28 @@ class HistoryStore:
             ExpressionAttributeValues={":entry": recent_value(connection)},
         )
 
-    def forget_connection(self, user_id: str, connection_id: str) -> None:
-        """Drop a closed connection's note, if there is one (never creates a counter)."""
+    def forget_connection(self, user_id: str, connection_id: str) -> dict[str, RecentConnection]:
+        """Drop a closed connection's note, if there is one (never creates a counter); the notes
+        left (the same UpdateItem returns them, whether or not there was one to drop)."""
         try:
-            self._client.update_item(
+            response = self._client.update_item(
                 TableName=self._table,
                 Key=counter_key(user_id),
                 UpdateExpression="REMOVE #c",
                 ConditionExpression="attribute_exists(#c)",
                 ExpressionAttributeNames={"#c": recent_name(connection_id)},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+            item: Any = exc.response.get("Item") or {}
+        else:
+            item = response.get("Attributes") or {}
+        left = recent_from_item(item)
+        left.pop(connection_id, None)
+        return left
 
     def progress(self, user_id: str, group: str) -> dict[str, frozenset[int]]:
         """Connection id -> the seqs of ``group``'s held records it has received (consistent)."""
