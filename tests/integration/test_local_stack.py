@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -438,3 +439,14 @@ def test_cli_dev_stops_cleanly_on_ctrl_c() -> None:
     assert process.returncode == 0
     assert "stopped" in stdout
     assert "Traceback" not in stderr
+
+
+def test_config_names_the_websocket_url_and_the_bus(local_stack: StackUrls) -> None:
+    """``GET /local/config``: the WebSocket URL, the ARN of the bus the stack's events go to (a
+    producer of the app's, or the smoke test, emits there), the event types and their samples."""
+    with urllib.request.urlopen(f"{local_stack.base_url}/local/config", timeout=5) as response:
+        config = json.loads(response.read())
+    buses = local_stack.client("eventbridgev2").list_event_buses()["EventBuses"]
+    assert config["wsUrl"] == local_stack.ws_url
+    assert config["busArn"] in {bus["EventBusArn"] for bus in buses}
+    assert set(config["samples"]) == set(config["eventTypes"])

@@ -1,7 +1,8 @@
 """What the demo page and the CLI talk to: the page itself, its config, and an emit endpoint.
 
 - ``GET /`` (the page), ``GET /static/<file>``, ``GET /clients/realtime.js`` (the reference client).
-- ``GET /local/config``: ``{"wsUrl", "eventTypes", "samples"}``.
+- ``GET /local/config``: ``{"wsUrl", "busArn", "eventTypes", "samples"}`` (``busArn``: the bus the
+  stack's events go to, for producers and the smoke test).
 - ``POST /local/emit`` ``{"type", "userId", "data"}``: the real ``emit()``, so the event takes the
   whole path (bus, rule, queue, dispatcher); 200 ``{"id"}`` or 400 ``{"error", "field", "rule"}``.
 """
@@ -43,8 +44,11 @@ def find_client_script() -> Path | None:
 class DevApi:
     """Routes for the demo page; ``emit`` runs in ``executor`` (it makes a blocking boto3 call)."""
 
-    def __init__(self, *, ws_url: str, emit: Emit, executor: Executor | None = None) -> None:
+    def __init__(
+        self, *, ws_url: str, emit: Emit, bus_arn: str = "", executor: Executor | None = None
+    ) -> None:
         self._ws_url = ws_url
+        self._bus_arn = bus_arn
         self._emit = emit
         self._executor = executor
 
@@ -67,7 +71,12 @@ class DevApi:
 
     async def config(self, request: web.Request) -> web.Response:
         return web.json_response(
-            {"wsUrl": self._ws_url, "eventTypes": list(EVENT_TYPES), "samples": dict(SAMPLES)}
+            {
+                "wsUrl": self._ws_url,
+                "busArn": self._bus_arn,
+                "eventTypes": list(EVENT_TYPES),
+                "samples": dict(SAMPLES),
+            }
         )
 
     async def emit(self, request: web.Request) -> web.Response:

@@ -1,28 +1,24 @@
-"""Short-circuit the stack's own boto3 calls to the emulator and to PostToConnection: no socket.
+"""Short-circuit the local stack process's own boto3 calls to the emulator: no socket.
 
-Over loopback HTTP each call to moto costs ~5 ms here: a TCP connection per request (werkzeug's
-dev server closes every connection), a server thread per connection, and HTTP parsing on both
-ends. The handlers the local stack runs make three or four such calls per event, so the stack
-hands their requests (the signed, serialized request botocore would send) straight to the
-emulator's WSGI app instead. The request and response bytes are the same; outside processes
-(the CLI, tests, the AWS CLI) still reach the emulator over HTTP on its port.
+The stack process itself calls the emulator all the time: the SQS event source's receives and
+deletes, the stream poller, the TTL sweeps, and the dev API's emits and sign-outs. Over loopback
+HTTP each call costs the emulator a connection thread and HTTP parsing on both ends, in the
+process that also serves every socket, so the stack hands these requests (the signed, serialized
+request botocore would send) straight to the emulator's WSGI app instead. The request and
+response bytes are the same. The handlers run in execution-environment processes of their own
+and reach the emulator over HTTP, as outside processes (the CLI, tests, the AWS CLI) do.
 
-PostToConnection, one call per connection per event, is the other hot call: the handlers'
-posts go straight to the management API's ``post`` on the event loop (GET and DELETE, rare,
-still go over HTTP).
-
-Nothing here checks signatures, so the stack's clients also skip SigV4 (``skip_signing``: ~6% of
-the stack's CPU per event): a request carries only the credential scope, from which moto reads
-the region and the account, as it does from a signed request.
+Nothing here checks signatures, so the stack's clients (and the handlers') also skip SigV4
+(``skip_signing``): a request carries only the credential scope, from which moto reads the
+region and the account, as it does from a signed request.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import boto3
 import botocore
@@ -32,11 +28,8 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest
 
-    from healthcoach_realtime.local.management_api import ManagementApi
 
-__all__ = ["route_posts_to", "route_to_app", "skip_signing"]
-
-POST_TIMEOUT_SECONDS = 10.0
+__all__ = ["route_to_app", "skip_signing"]
 
 
 class _RawBody(io.BytesIO):
@@ -61,24 +54,6 @@ def route_to_app(app: Any, endpoint_url: str) -> None:
         return _call(app, request, url.netloc)
 
     _default_session().events.register("before-send", send)
-
-
-def route_posts_to(api: ManagementApi, loop: asyncio.AbstractEventLoop, management_url: str) -> None:
-    """From now on, PostToConnection calls of default-session clients for ``management_url``
-    (``http://host:port/<stage>``) run ``api.post`` on ``loop`` (never call them from it)."""
-    prefix = f"{management_url}/@connections/"
-
-    def send(request: AWSPreparedRequest, **_: Any) -> Any:  # an AWSResponse, or None: send it
-        if request.method != "POST" or not request.url.startswith(prefix):
-            return None
-        connection_id = unquote(urlsplit(request.url).path.rsplit("/", 1)[-1])
-        answer = asyncio.run_coroutine_threadsafe(api.post(connection_id, _body_bytes(request.body)), loop)
-        response = answer.result(timeout=POST_TIMEOUT_SECONDS)
-        body = response.body if isinstance(response.body, bytes) else b""
-        headers: Any = dict(response.headers)
-        return AWSResponse(request.url, response.status, headers, _RawBody(body))
-
-    _default_session().events.register("before-send.apigatewaymanagementapi", send)
 
 
 def skip_signing(access_key: str) -> None:

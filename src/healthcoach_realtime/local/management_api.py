@@ -58,7 +58,7 @@ class ManagementApi:
         return await self.post(request.match_info["connection_id"], data)
 
     async def post(self, connection_id: str, data: bytes) -> web.Response:
-        """PostToConnection's answer (also called in-process, see ``in_process.route_posts_to``)."""
+        """PostToConnection's answer."""
         connection = self._registry.get(connection_id)
         if connection is None:
             return _gone()

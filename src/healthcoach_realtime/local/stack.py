@@ -41,7 +41,7 @@ from healthcoach_realtime.local.environments import FunctionConfig, FunctionPool
 from healthcoach_realtime.local.eventsv2 import EventsV2Options
 from healthcoach_realtime.local.gateway import Gateway, Limits
 from healthcoach_realtime.local.handlers import find_functions_dir
-from healthcoach_realtime.local.in_process import route_posts_to, route_to_app, skip_signing
+from healthcoach_realtime.local.in_process import route_to_app, skip_signing
 from healthcoach_realtime.local.issuer import IssuerEndpoints
 from healthcoach_realtime.local.live_connections import ConnectionRegistry
 from healthcoach_realtime.local.management_api import ManagementApi
@@ -260,9 +260,11 @@ class LocalStack:
         app.router.add_get(f"/{STAGE}", gateway.handle)
         management = ManagementApi(registry)
         management.add_routes(app, STAGE)
-        route_posts_to(management, asyncio.get_running_loop(), config.management_url)
         IssuerEndpoints(DevIssuer(config.issuer_url), f"/{STAGE}/issuer").add_routes(app)
-        DevApi(ws_url=config.ws_url, emit=_emit, executor=self._executor).add_routes(app)
+        assert self._pipeline is not None
+        DevApi(
+            ws_url=config.ws_url, emit=_emit, bus_arn=self._pipeline.bus_arn, executor=self._executor
+        ).add_routes(app)
         SessionsApi(disconnect=_disconnect_user, executor=self._executor).add_routes(app)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
