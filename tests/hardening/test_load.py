@@ -1,15 +1,17 @@
-"""Load without loss on the real local stack (``hc-realtime dev`` in its own process).
+"""Load without loss on the real local stack (``hc-realtime dev`` in its own process, as it
+runs by default: concurrent invocations, each in an execution environment of its own, several
+dispatch batches in flight, the connections index lagging its table).
 
 500 WebSocket connections (aiohttp, token as the second subprotocol, as a browser sends it)
 across 100 users, 5 each; events put on the emulator's bus with ``emit_many`` (the real path:
-bus, rule, queue, SQS poller, dispatcher, @connections, gateway), each user's events emitted
+bus, FIFO subscriber, queue, SQS event source, dispatchers, @connections, gateway), each user's events emitted
 one after another. Then every connection must hold exactly its user's events: none missing,
 none of another user, repeats counted (never hidden by dropping them), in the order emitted,
 ``seq`` strictly increasing. Nothing is mocked. Waits have deadlines; no assertion is about time.
 
-Scale: 10,000 events to 5 connections each (50,000 frames), in ``make test``. The stack process
-is CPU-bound on 2 cores (one GIL for the gateway, the handlers and moto): about 200 frames/s
-here, 4-5 minutes for the whole run (``HC_LOAD_EVENTS`` picks another size; deadlines scale).
+Scale: 10,000 events to 5 connections each (50,000 frames), in ``make test``. The stack is
+CPU-bound on 2 cores (the gateway and the emulator share the stack process; the dispatchers run
+in their own): a few hundred frames/s here (``HC_LOAD_EVENTS`` picks another size; deadlines scale).
 Events go out in rounds of ``HC_LOAD_ROUND_EVENTS`` (20), each once the previous one has
 arrived: moto's SQS walks the whole queue on every receive, delete and (for a FIFO target of
 EventBridge) every send, so a 1,000-message backlog made the queue alone cost more CPU than the

@@ -24,7 +24,7 @@ export class RealtimeConnection {
   constructor(options: RealtimeOptions) {
     this.client = new RealtimeClient(options);
     this.client.onStatus((status) => this.update({ status }));
-    // Registering a presence callback also makes the client ask for the count on every open.
+    // The client asks for the count on every open (which also tells the other tabs).
     this.client.onPresence((connections) => this.update({ connections }));
   }
 
