@@ -32,11 +32,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from healthcoach_realtime import clients
 from healthcoach_realtime.catalogue import SOURCES
-from healthcoach_realtime.connections import Connection, ConnectionStore
+from healthcoach_realtime.connections import Connection
 from healthcoach_realtime.dev_identity import DevIssuer
 from healthcoach_realtime.dispatch.parse import InvalidRecord, parse_record
 from healthcoach_realtime.emitter import emit
 from healthcoach_realtime.exceptions import InvalidEventError
+from healthcoach_realtime.history.keys import RECENT_PREFIX
 from healthcoach_realtime.resources import DISPATCH_DLQ, REJECTED_QUEUE
 from healthcoach_realtime.settings import (
     DEFAULT_CONNECTIONS_TABLE,
@@ -141,24 +142,31 @@ class Emulator:
         [bus] = self.events.list_event_buses(NamePrefix=DEFAULT_EVENT_BUS)["EventBuses"]
         self.bus_arn = bus["EventBusArn"]
         self.rejected_url = self.sqs.get_queue_url(QueueName=REJECTED_QUEUE)["QueueUrl"]
-        self.connections = ConnectionStore(self.dynamodb, DEFAULT_CONNECTIONS_TABLE)
         self.dlq_url = self.sqs.get_queue_url(QueueName=DISPATCH_DLQ)["QueueUrl"]
         self.dead_letters: dict[str, dict[str, Any]] = {}  # envelope id -> SQS message
 
     def rows_of(self, user: str) -> list[Connection]:
-        """The user's connection rows, read consistently."""
-        rows = [self.connections.get(i) for i in self.connections.connection_ids_of(user)]
-        return sorted((r for r in rows if r is not None), key=lambda r: r.connection_id)
+        """The user's connection rows, read consistently from the table (its index lags)."""
+        items = self.dynamodb.scan(
+            TableName=DEFAULT_CONNECTIONS_TABLE,
+            FilterExpression="userId = :u",
+            ExpressionAttributeValues={":u": {"S": user}},
+            ConsistentRead=True,
+        )["Items"]
+        return sorted((Connection.from_item(item) for item in items), key=lambda r: r.connection_id)
 
     def history_of(self, user: str) -> list[dict[str, Any]]:
-        """Every history item of the user (events, counters, markers)."""
+        """Every history item of the user (events, counters, markers), without the notes of its
+        connections that ``$connect`` keeps on the counter (an item left with its keys only is
+        no history)."""
         items: list[dict[str, Any]] = self.dynamodb.query(
             TableName=DEFAULT_HISTORY_TABLE,
             KeyConditionExpression="userId = :u",
             ExpressionAttributeValues={":u": {"S": user}},
             ConsistentRead=True,
         )["Items"]
-        return items
+        kept = [{k: v for k, v in item.items() if not k.startswith(RECENT_PREFIX)} for item in items]
+        return [item for item in kept if set(item) - {"userId", "sk"}]
 
     def drain_dead_letters(self) -> None:
         """Move every message now in the DLQ into ``dead_letters`` (keyed by the body's ``id``)."""

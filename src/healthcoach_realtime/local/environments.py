@@ -3,10 +3,14 @@
 Lambda runs the concurrent invocations of a function in separate execution environments: each
 serves one invocation at a time, shares nothing with the others but what it reaches over the
 network, is reused warm by later invocations, and is thrown away when an invocation times out.
-The local stack does the same. An environment is a process (``spawn``: a fresh interpreter, so
-its start is a real cold start) that imports ``functions/<name>/handler.py`` once, then serves
-the invocations sent to it over a pipe, one at a time. A function has at most ``concurrency``
-environments; an invocation waits for a free one beyond that (where Lambda would throttle).
+The local stack does the same. An environment is a process that imports
+``functions/<name>/handler.py`` once (its init: the handler's imports of the package and its
+module-level set-up run in every environment, as in a cold start), then serves the invocations
+sent to it over a pipe, one at a time. Environments are forked from a server process that has
+only the third-party libraries imported (boto3, Powertools: what a runtime's image has on disk),
+so a burst of new environments does not spend the two cores re-reading them. A function has at
+most ``concurrency`` environments; an invocation waits for a free one beyond that (where Lambda
+would throttle).
 Handlers reach the emulator and the @connections API over loopback HTTP, as they reach AWS::
 
     pool = FunctionPool(FunctionConfig("dispatcher", timeout_seconds=30), functions_dir, environ)
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
@@ -28,6 +33,7 @@ from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,19 @@ log = logging.getLogger(__name__)
 INIT_TIMEOUT_SECONDS = 30.0
 # An environment asked to stop gets this long before it is killed.
 STOP_SECONDS = 2.0
+
+
+# Imported once by the server environments are forked from; nothing of the package is (its
+# module state must start fresh in every environment).
+PRELOADED = ("boto3", "botocore.session", "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics")
+
+
+@functools.cache
+def _process_context() -> ForkServerContext:
+    """The ``forkserver`` context, its server preloading ``PRELOADED`` (once per process)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOADED))
+    return context
 
 
 class InvocationError(RuntimeError):
@@ -60,7 +79,7 @@ class _Environment:
     """One worker process running one function's handler."""
 
     def __init__(self, config: FunctionConfig, functions_dir: Path, environ: Mapping[str, str]) -> None:
-        context = multiprocessing.get_context("spawn")
+        context = _process_context()
         ours, theirs = context.Pipe()
         self._conn: Connection = ours
         self.process = context.Process(
@@ -230,10 +249,7 @@ class FunctionPool:
 def serve_environment(
     conn: Connection, config: FunctionConfig, functions_dir: str, environ: dict[str, str]
 ) -> None:
-    """The environment process: import the handler, then serve invocations until told to stop.
-
-    Runs in a fresh interpreter (``spawn``), so it imports only what the handler needs.
-    """
+    """The environment process: import the handler, then serve invocations until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the stack, which stops us
     os.environ.update(environ)
     try:
