@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from healthcoach_realtime.argument_types import non_negative_float, positive_float, positive_int
 from healthcoach_realtime.catalogue import EVENT_TYPES
 
 __all__ = ["main"]
@@ -61,28 +62,28 @@ def _parser() -> argparse.ArgumentParser:
     _add_port(dev, "port of the gateway, demo page and issuer; the AWS emulator listens on PORT + 1")
     dev.add_argument(
         "--idle-timeout",
-        type=_positive_float,
+        type=positive_float,
         default=600.0,
         metavar="SECONDS",
         help="close connections with no message either way for this long (API Gateway: 600)",
     )
     dev.add_argument(
         "--max-lifetime",
-        type=_positive_float,
+        type=positive_float,
         default=7200.0,
         metavar="SECONDS",
         help="close connections older than this (API Gateway: 7200)",
     )
     dev.add_argument(
         "--visibility-timeout",
-        type=_positive_int,
+        type=positive_int,
         default=5,
         metavar="SECONDS",
         help="how long a failed dispatch batch stays invisible before SQS redelivers it (default 5)",
     )
     dev.add_argument(
         "--bus-reorder-max",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=0.05,
         metavar="SECONDS",
         help="the Custom Event Bus holds each UNORDERED delivery up to this long at random, so "
@@ -90,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--bus-fifo-jitter",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=0.002,
         metavar="SECONDS",
         help="a random delay up to this long before each FIFO subscriber delivery, so users' event "
@@ -98,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--lambda-concurrency",
-        type=_positive_int,
+        type=positive_int,
         default=10,
         metavar="N",
         help="execution environments (worker processes) each function may run at once, so "
@@ -106,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--index-lag",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=0.5,
         metavar="SECONDS",
         help="DynamoDB's global secondary indexes show each item as it was this long ago, as on "
@@ -114,14 +115,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--ttl-sweep",
-        type=_positive_float,
+        type=positive_float,
         default=30.0,
         metavar="SECONDS",
         help="how often expired rows (connections, history) are deleted, emulating DynamoDB TTL (default 30)",
     )
     dev.add_argument(
         "--ttl-lag",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=60.0,
         metavar="SECONDS",
         help="an expired row is deleted only once expired this long, as DynamoDB deletes lazily "
@@ -129,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--session-sweep",
-        type=_positive_float,
+        type=positive_float,
         default=30.0,
         metavar="SECONDS",
         help="how often the session sweeper closes connections whose token expired (deployed: 30)",
@@ -201,35 +202,8 @@ def _port(text: str) -> int:
     return port
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _positive_float(text)
-    if not value.is_integer():
-        raise argparse.ArgumentTypeError(f"must be a whole number of seconds, not {text}")
-    return int(value)
-
-
 def _token_lifetime(text: str) -> int:
-    value = _positive_int(text)
+    value = positive_int(text)
     if value > MAX_TOKEN_SECONDS:
         raise argparse.ArgumentTypeError(f"at most {MAX_TOKEN_SECONDS} seconds (a day), not {value}")
     return value

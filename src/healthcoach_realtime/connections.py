@@ -114,22 +114,12 @@ class ConnectionStore:
         """Forget a connection that answered 410, only if its row was written before
         ``connected_before`` (epoch seconds): a younger one may still be connecting. The removed
         row, or None when it was young (kept) or already gone (one conditional DeleteItem)."""
-        try:
-            response = self._client.delete_item(
-                TableName=self._table,
-                Key={"connectionId": {"S": connection_id}},
-                # connectedAt is ISO 8601 UTC with milliseconds: as strings they sort as times.
-                ConditionExpression="attribute_exists(connectionId) AND "
-                "(attribute_not_exists(connectedAt) OR connectedAt < :cutoff)",
-                ExpressionAttributeValues={":cutoff": {"S": iso_time(connected_before)}},
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if _error_code(exc) == _CONDITION_FAILED:
-                return None
-            raise
-        old = response.get("Attributes")
-        return Connection.from_item(old) if old else None
+        # connectedAt is ISO 8601 UTC with milliseconds: as strings they sort as times.
+        return self._remove_if(
+            connection_id,
+            "attribute_not_exists(connectedAt) OR connectedAt < :cutoff",
+            values={":cutoff": {"S": iso_time(connected_before)}},
+        )
 
     def get(self, connection_id: str) -> Connection | None:
         """One connection by id, or None."""
@@ -224,22 +214,12 @@ class ConnectionStore:
     def remove_expired(self, connection_id: str, now: float) -> Connection | None:
         """Delete the row only if its session has ended (no ``exp``, or ``exp`` <= ``now``); the
         removed row, or None when it is gone or was refreshed meanwhile (then it stays open)."""
-        try:
-            response = self._client.delete_item(
-                TableName=self._table,
-                Key={"connectionId": {"S": connection_id}},
-                ConditionExpression="attribute_exists(connectionId) AND "
-                "(attribute_not_exists(#exp) OR #exp <= :now)",
-                ExpressionAttributeNames={"#exp": "exp"},
-                ExpressionAttributeValues={":now": {"N": str(int(now))}},
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if _error_code(exc) == _CONDITION_FAILED:
-                return None
-            raise
-        old = response.get("Attributes")
-        return Connection.from_item(old) if old else None
+        return self._remove_if(
+            connection_id,
+            "attribute_not_exists(#exp) OR #exp <= :now",
+            names={"#exp": "exp"},
+            values={":now": {"N": str(int(now))}},
+        )
 
     def expired_sessions(
         self, now: float, *, segment: int = 0, segments: int = 1
@@ -263,6 +243,33 @@ class ConnectionStore:
             for item in page.get("Items", []):
                 connection = Connection.from_item(item)
                 yield ExpiredSession(connection.connection_id, connection.user_id, connection.expires_at)
+
+    def _remove_if(
+        self,
+        connection_id: str,
+        condition: str,
+        *,
+        names: dict[str, str] | None = None,
+        values: dict[str, AttributeValueTypeDef],
+    ) -> Connection | None:
+        """Delete the row only if it exists and ``condition`` holds (one DeleteItem); the removed
+        row, or None when it is gone or the condition failed."""
+        named: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+        try:
+            response = self._client.delete_item(
+                TableName=self._table,
+                Key={"connectionId": {"S": connection_id}},
+                ConditionExpression=f"attribute_exists(connectionId) AND ({condition})",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+                **named,
+            )
+        except ClientError as exc:
+            if _error_code(exc) == _CONDITION_FAILED:
+                return None
+            raise
+        old = response.get("Attributes")
+        return Connection.from_item(old) if old else None
 
     def _query(
         self, user_id: str, only: str | None = None, names: dict[str, str] | None = None

@@ -47,6 +47,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from healthcoach_realtime.argument_types import positive_float
 from healthcoach_realtime.catalogue import is_event_type
 
 if TYPE_CHECKING:
@@ -711,7 +712,7 @@ def parse_args(argv: Sequence[str] | None = None) -> SmokeConfig:
     )
     parser.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=positive_float,
         default=DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help=f"the whole run's bound, the token command included (default {DEFAULT_TIMEOUT_SECONDS:g})",
@@ -727,16 +728,6 @@ def parse_args(argv: Sequence[str] | None = None) -> SmokeConfig:
         user=args.user,
         timeout=args.timeout,
     )
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
-    return value
 
 
 if __name__ == "__main__":
