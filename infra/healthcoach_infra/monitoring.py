@@ -263,11 +263,7 @@ class Monitoring(Construct):
             ),
             graph(
                 "Latency (ms)",
-                [
-                    ours(MetricName.DELIVERY_LATENCY, statistic="p50", label="delivery p50"),
-                    ours(MetricName.DELIVERY_LATENCY, statistic="p99", label="delivery p99"),
-                    api_metric("IntegrationLatency", "p99"),
-                ],
+                [api_metric("IntegrationLatency", "p99")],
                 [f.metric_duration(statistic="p99", label=f"{n} p99") for n, f in functions.items()],
             ),
         )

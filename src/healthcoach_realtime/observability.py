@@ -43,7 +43,6 @@ class MetricName:
     EVENTS_EMITTED = "EventsEmitted"
     # stream bridge: item attributes the event's schema does not declare, left out (a count only)
     DROPPED_ATTRIBUTES = "DroppedAttributes"
-    DELIVERY_LATENCY = "DeliveryLatency"
     # Live sessions (sessions/): expiry, refresh, bounds.
     SESSIONS_EXPIRED = "SessionsExpired"  # closed by the sweeper after their token's exp
     SESSIONS_REFRESHED = "SessionsRefreshed"  # {"action": "auth"} accepted

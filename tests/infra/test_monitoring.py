@@ -120,7 +120,6 @@ def test_the_dashboard_shows_connections_events_messages_latency(synthesized: Sy
     for metric in (
         MetricName.CONNECTIONS_OPENED,
         MetricName.MESSAGES_SENT,
-        MetricName.DELIVERY_LATENCY,
         MetricName.EVENTS_EMITTED,
         MetricName.DROPPED_ATTRIBUTES,
     ):
