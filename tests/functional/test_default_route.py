@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from tests.support.history import keep_events
 from tests.support.lambda_handlers import LambdaContext, forget_cached_clients, load_handler
 from tests.support.management_api import ManagementApiFake
 
@@ -57,7 +58,7 @@ def frames(api: ManagementApiFake) -> list[dict[str, Any]]:
 
 
 def record(history: HistoryStore, *ids: str) -> None:
-    history.assign("u1", [(i, "foodLogDeleted", {"id": i}, "2026-11-29T10:00:00Z") for i in ids])
+    keep_events(history, "u1", [(i, "foodLogDeleted", {"id": i}, "2026-11-29T10:00:00Z") for i in ids])
 
 
 @pytest.mark.usefixtures("connected")

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from tests.support.history import keep_events
 
 from healthcoach_realtime.history.keys import RecentConnection, counter_key
 from healthcoach_realtime.history.store import (
@@ -42,20 +43,20 @@ def events(*ids: str) -> list[NewEvent]:
 
 def test_batch_gets_consecutive_seqs_in_order(history: HistoryStore) -> None:
     """A user's first batch gets 1..n in dispatch order."""
-    assert history.assign("u1", events("a", "b", "c")) == {"a": 1, "b": 2, "c": 3}
+    assert keep_events(history, "u1", events("a", "b", "c")) == {"a": 1, "b": 2, "c": 3}
 
 
 def test_users_count_separately(history: HistoryStore) -> None:
     """Seqs are per user."""
-    history.assign("u1", events("a", "b"))
-    assert history.assign("u2", events("c")) == {"c": 1}
+    keep_events(history, "u1", events("a", "b"))
+    assert keep_events(history, "u2", events("c")) == {"c": 1}
 
 
 def test_redelivered_event_keeps_its_seq(history: HistoryStore) -> None:
     """A redelivered record gets the seq it had; new events continue after the counter (the
     seq the duplicate allocated is skipped)."""
-    history.assign("u1", events("a", "b"))
-    assert history.assign("u1", events("b", "c")) == {"b": 2, "c": 4}
+    keep_events(history, "u1", events("a", "b"))
+    assert keep_events(history, "u1", events("b", "c")) == {"b": 2, "c": 4}
 
 
 def test_concurrent_dispatch_keeps_seqs_unique_and_increasing(aws_env: str, history_table: str) -> None:
@@ -69,7 +70,7 @@ def test_concurrent_dispatch_keeps_seqs_unique_and_increasing(aws_env: str, hist
         for batch in range(5):
             # Each event id is sent by two workers: a duplicate must keep the first seq.
             ids = [f"e{(n // 2)}-{batch}-{k}" for k in range(3)]
-            result |= store.assign("u1", events(*ids))
+            result |= keep_events(store, "u1", events(*ids))
         return result
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -89,14 +90,14 @@ def test_concurrent_dispatch_keeps_seqs_unique_and_increasing(aws_env: str, hist
 
 def test_resume_replays_kept_events_in_order(history: HistoryStore) -> None:
     """Everything after ``since``, ascending, frames carrying seq."""
-    history.assign("u1", events("a", "b", "c", "d"))
+    keep_events(history, "u1", events("a", "b", "c", "d"))
     plan = history.plan_resume("u1", 2)
     assert (plan.resync, [f["id"] for f in (e.frame() for e in plan.events)]) == (False, ["c", "d"])
 
 
 def test_resume_beyond_history_is_resync(dynamodb: Any, history: HistoryStore, history_table: str) -> None:
     """With seq 1 gone (as TTL would remove it), a client at 0 is told to resync."""
-    history.assign("u1", events("a", "b"))
+    keep_events(history, "u1", events("a", "b"))
     dynamodb.delete_item(TableName=history_table, Key={"userId": {"S": "u1"}, "sk": {"S": "event#a"}})
     plan = history.plan_resume("u1", 0)
     assert (plan.resync, plan.latest_seq) == (True, 2)
@@ -105,7 +106,7 @@ def test_resume_beyond_history_is_resync(dynamodb: Any, history: HistoryStore, h
 def test_history_items_expire_after_the_configured_ttl(dynamodb: Any, history_table: str) -> None:
     """``ttl`` is now + HISTORY_TTL_SECONDS on the kept event."""
     store = HistoryStore(dynamodb, history_table, ttl_seconds=60, clock=lambda: 1000.0)
-    store.assign("u1", events("a"))
+    keep_events(store, "u1", events("a"))
     item = dynamodb.get_item(TableName=history_table, Key={"userId": {"S": "u1"}, "sk": {"S": "event#a"}})
     assert item["Item"]["ttl"] == {"N": "1060"}
 
@@ -120,7 +121,7 @@ def test_new_events_cost_one_put_each_plus_one_update_and_no_read(aws_env: str, 
     """10 new events of one user: UpdateItem + 10 conditional PutItem, nothing else."""
     client = boto3.client("dynamodb", endpoint_url=aws_env, region_name=REGION)
     calls = count_calls(client)
-    HistoryStore(client, history_table).assign("u1", events(*(f"e{i}" for i in range(10))))
+    keep_events(HistoryStore(client, history_table), "u1", events(*(f"e{i}" for i in range(10))))
     assert calls == ["UpdateItem"] + ["PutItem"] * 10
 
 
@@ -129,11 +130,11 @@ def test_redelivered_event_costs_no_read_and_leaves_no_gap(
 ) -> None:
     """Redelivered b: its failed condition returns its seq; the seq it allocated is kept as
     skipped, so a client at 2 resumes with c (no resync)."""
-    history.assign("u1", events("a", "b"))
+    keep_events(history, "u1", events("a", "b"))
     client = boto3.client("dynamodb", endpoint_url=aws_env, region_name=REGION)
     calls = count_calls(client)
     store = HistoryStore(client, history_table)
-    assert store.assign("u1", events("b", "c")) == {"b": 2, "c": 4}
+    assert keep_events(store, "u1", events("b", "c")) == {"b": 2, "c": 4}
     assert calls == ["UpdateItem", "PutItem", "PutItem", "PutItem"]
     plan = store.plan_resume("u1", 2)
     assert (plan.resync, [e.event_id for e in plan.events], plan.latest_seq) == (False, ["c"], 4)
@@ -142,7 +143,7 @@ def test_redelivered_event_costs_no_read_and_leaves_no_gap(
 def test_resume_waits_for_a_reserved_event_to_be_kept(history: HistoryStore) -> None:
     """Seq 2 reserved but kept only 0.2 s later (the dispatcher between its two steps): the
     resume reads again and replays it, instead of a hole or a resync."""
-    history.assign("u1", events("a"))
+    keep_events(history, "u1", events("a"))
     first = history.reserve("u1", 1)
     timer = threading.Timer(0.2, history.claim, args=("u1", events("b")[0], first))
     timer.start()
@@ -155,7 +156,7 @@ def test_resume_waits_for_a_reserved_event_to_be_kept(history: HistoryStore) -> 
 
 def test_resume_gives_up_on_an_abandoned_seq_with_resync(history: HistoryStore) -> None:
     """Seq 2 reserved by a dispatcher that crashed: after the settle time, resync (never a hole)."""
-    history.assign("u1", events("a"))
+    keep_events(history, "u1", events("a"))
     history.reserve("u1", 1)
     plan = history.plan_resume("u1", 0, settle_seconds=0.05)
     assert (plan.resync, plan.latest_seq) == (True, 2)
@@ -168,9 +169,9 @@ def test_an_event_past_its_ttl_is_not_replayed_even_before_dynamodb_deletes_it(
     resync, never a replay of what the 24 h promise no longer covers."""
     now = [1_000_000.0]
     store = HistoryStore(dynamodb, history_table, ttl_seconds=60, clock=lambda: now[0])
-    store.assign("u1", events("old"))
+    keep_events(store, "u1", events("old"))
     now[0] += 30
-    store.assign("u1", events("new"))
+    keep_events(store, "u1", events("new"))
     assert [e.event_id for e in store.plan_resume("u1", 0, settle_seconds=0).events] == ["old", "new"]
     now[0] += 45  # "old" is 75 s old: past its ttl, still in the table
     plan = store.plan_resume("u1", 0, settle_seconds=0)
@@ -202,7 +203,7 @@ def test_a_counter_with_only_notes_hands_out_seqs_from_one(history: HistoryStore
     history.note_connection("u1", RecentConnection("c1=", 2_000, 1_000.0))
     assert history.latest_seq("u1") == 0
     assert history.plan_resume("u1", 0, settle_seconds=0).resync is False
-    assert history.assign("u1", events("a")) == {"a": 1}
+    assert keep_events(history, "u1", events("a")) == {"a": 1}
 
 
 def test_forgetting_a_connection_never_creates_a_counter(

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from tests.support.history import keep_events
 from tests.support.lambda_handlers import LambdaContext, forget_cached_clients, load_handler
 from tests.support.management_api import RESET, ManagementApiFake
 
@@ -68,7 +69,8 @@ class ShrinkingContext(LambdaContext):
 
 
 def record(history: HistoryStore, count: int) -> None:
-    history.assign(
+    keep_events(
+        history,
         "u1",
         [(f"e{n}", "foodLogDeleted", {"id": f"f{n}"}, "2026-11-29T10:00:00Z") for n in range(1, count + 1)],
     )

@@ -97,16 +97,6 @@ class HistoryStore:
         self._ttl_seconds = ttl_seconds
         self._clock = clock
 
-    def assign(self, user_id: str, events: Sequence[NewEvent]) -> dict[str, int]:
-        """Event id -> seq for one user's events, each recorded in the history before it returns
-        (one after another; the dispatcher claims a batch's events concurrently instead: the
-        resume logic needs no order among them). An event kept before keeps its seq."""
-        unique = unique_events(events)
-        if not unique:
-            return {}
-        first = self.reserve(user_id, len(unique))
-        return {event[0]: self.claim(user_id, event, seq) for seq, event in enumerate(unique, start=first)}
-
     def reserve(self, user_id: str, count: int) -> int:
         """Reserve ``count`` consecutive seqs (one UpdateItem); returns the first."""
         return self.reservation(user_id, count).first
