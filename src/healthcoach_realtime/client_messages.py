@@ -1,18 +1,17 @@
-"""What a browser may send on an open connection, and the control frames it gets back. Pure.
+"""What a browser may send on an open connection. Pure.
 
 ``{"action": "ping"}`` -> ``{"type": "pong", "time": ...}`` (keeps the connection inside API
 Gateway's 10-minute idle timeout); ``{"action": "resume", "since": N}`` -> the events after seq N
 (or one ``resync``); ``{"action": "presence"}`` -> ``{"type": "presence", "connections": N}``;
 ``{"action": "auth", "token": <jwt>}`` -> ``{"type": "authorized", "exp": <epoch seconds>}`` (the
 session now lasts until the new token's ``exp``); anything else -> ``{"type": "error", "message": ...}``.
+The answers are built in ``frames``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
 __all__ = [
     "MAX_SINCE",
@@ -22,10 +21,7 @@ __all__ = [
     "Invalid",
     "Ping",
     "Resume",
-    "authorized_frame",
-    "error_frame",
     "parse_message",
-    "pong_frame",
 ]
 
 # The largest integer a browser's JSON keeps exact (Number.MAX_SAFE_INTEGER); no seq gets near it.
@@ -92,19 +88,3 @@ def parse_message(body: str | None) -> ClientMessage:
             return Invalid("auth needs 'token': a fresh token of the same user")
         return Authorize(token)
     return Invalid(f"unknown action {str(action)[:40]!r}; expected 'ping', 'resume', 'presence' or 'auth'")
-
-
-def pong_frame(now: datetime | None = None) -> dict[str, Any]:
-    """The answer to a ping, with the server's time (ISO 8601, UTC, milliseconds)."""
-    moment = now or datetime.now(UTC)
-    return {"type": "pong", "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
-
-
-def error_frame(message: str) -> dict[str, Any]:
-    """The answer to a message that cannot be served."""
-    return {"type": "error", "message": message}
-
-
-def authorized_frame(expires_at: int) -> dict[str, Any]:
-    """The answer to a successful ``auth``: the session's new end, epoch seconds."""
-    return {"type": "authorized", "exp": expires_at}

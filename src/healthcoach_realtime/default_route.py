@@ -34,13 +34,12 @@ from healthcoach_realtime.client_messages import (
     Invalid,
     Ping,
     Resume,
-    error_frame,
     parse_message,
-    pong_frame,
 )
+from healthcoach_realtime.frames import error_frame, pong_frame, presence_frame
 from healthcoach_realtime.history.replay import ReplayOutcome, serve_resume
 from healthcoach_realtime.history.store import young_connections
-from healthcoach_realtime.presence import presence_frame, tell
+from healthcoach_realtime.presence import tell
 from healthcoach_realtime.replies import Replier
 from healthcoach_realtime.sessions.expiry import is_live
 from healthcoach_realtime.sessions.message_rate import (

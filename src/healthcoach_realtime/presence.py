@@ -14,28 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from healthcoach_realtime.dispatch.deliver import post_status
-from healthcoach_realtime.frames import encode_frame
+from healthcoach_realtime.frames import Frame, encode_frame, post_status, presence_frame
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
     from healthcoach_realtime.connections import ConnectionStore
 
-__all__ = ["PRESENCE_MARGIN_SECONDS", "PRESENCE_WORKERS", "announce_presence", "presence_frame", "tell"]
+__all__ = ["PRESENCE_MARGIN_SECONDS", "PRESENCE_WORKERS", "announce_presence", "tell"]
 
 # Posts in flight at once: a user has at most MAX_CONNECTIONS_PER_USER (10) connections.
 PRESENCE_WORKERS = 8
 # Kept for the caller after the presence posts: no post starts, and the wait ends, this long
 # before the invocation's end.
 PRESENCE_MARGIN_SECONDS = 0.5
-
-
-def presence_frame(connections: int) -> dict[str, Any]:
-    """How many connections the user has open."""
-    return {"type": "presence", "connections": connections}
 
 
 def announce_presence(
@@ -61,7 +55,7 @@ def announce_presence(
 def tell(
     management: ApiGatewayManagementApiClient,
     connection_ids: Sequence[str],
-    frame: dict[str, Any],
+    frame: Frame,
     *,
     remaining: Callable[[], float] | None = None,
     workers: int = PRESENCE_WORKERS,

@@ -12,11 +12,10 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from healthcoach_realtime.dispatch.deliver import post_status
 from healthcoach_realtime.dispatch.plan import Outcome, classify
-from healthcoach_realtime.frames import encode_frame
+from healthcoach_realtime.frames import Frame, encode_frame, post_status
 from healthcoach_realtime.retry import RetryPolicy
 from healthcoach_realtime.sessions.expiry import is_live
 
@@ -46,11 +45,11 @@ class Replier:
     rng: Callable[[], float] = random.random
     sent: int = field(default=0, init=False)
 
-    def post(self, frame: dict[str, Any], *, reserve: float = FINAL_MARGIN_SECONDS) -> Outcome:
-        """Post one frame, retrying transient failures while more than ``reserve`` seconds are
-        left: ``SENT``, ``GONE``, ``PERMANENT``, ``EXPIRED`` (the session ended) or ``RETRY``
-        (still failing after the last attempt, or no time left to try)."""
-        data = encode_frame(frame)
+    def post(self, frame: Frame | bytes, *, reserve: float = FINAL_MARGIN_SECONDS) -> Outcome:
+        """Post one frame (built, or already encoded), retrying transient failures while more
+        than ``reserve`` seconds are left: ``SENT``, ``GONE``, ``PERMANENT``, ``EXPIRED`` (the
+        session ended) or ``RETRY`` (still failing after the last attempt, or no time left)."""
+        data = frame if isinstance(frame, bytes) else encode_frame(frame)
         attempt = 1
         while True:
             if self.until is not None and not is_live(self.until, self.wall_clock()):

@@ -1,8 +1,6 @@
-"""Browser messages on an open connection and the control frames: pure."""
+"""Browser messages on an open connection: pure."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import pytest
 
@@ -11,9 +9,7 @@ from healthcoach_realtime.client_messages import (
     Invalid,
     Ping,
     Resume,
-    authorized_frame,
     parse_message,
-    pong_frame,
 )
 
 
@@ -39,12 +35,6 @@ def test_anything_else_is_invalid(body: str | None) -> None:
     assert isinstance(parse_message(body), Invalid)
 
 
-def test_pong_carries_utc_time_in_milliseconds() -> None:
-    """{"type": "pong", "time": "...Z"}."""
-    moment = datetime(2026, 11, 29, 10, 0, 0, 123000, tzinfo=UTC)
-    assert pong_frame(moment) == {"type": "pong", "time": "2026-11-29T10:00:00.123Z"}
-
-
 def test_auth_with_a_token() -> None:
     """{"action": "auth", "token": "<jwt>"} is Authorize carrying the token."""
     assert parse_message('{"action":"auth","token":"a.b.c"}') == Authorize("a.b.c")
@@ -61,8 +51,3 @@ def test_auth_needs_a_token_string(token: str) -> None:
 def test_an_authorize_never_shows_its_token() -> None:
     """The token stays out of the repr (so out of any log line or traceback that prints it)."""
     assert "secret-token" not in repr(Authorize("secret-token"))
-
-
-def test_authorized_frame_carries_the_new_exp() -> None:
-    """{"type": "authorized", "exp": <epoch seconds>}."""
-    assert authorized_frame(1_800_000_000) == {"type": "authorized", "exp": 1_800_000_000}

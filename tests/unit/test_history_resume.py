@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from healthcoach_realtime.history.keys import HistoryEvent, SkippedSeq, entry_from_item, skipped_item
-from healthcoach_realtime.history.resume import MAX_REPLAY, awaiting, plan_resume, resync_frame
+from healthcoach_realtime.history.resume import MAX_REPLAY, awaiting, plan_resume
 
 
 def kept(*seqs: int) -> list[HistoryEvent | SkippedSeq]:
@@ -19,17 +19,6 @@ def test_history_item_round_trips() -> None:
 def test_skipped_item_reads_back_as_a_skipped_seq() -> None:
     """A ``skip#`` item is a seq without an event."""
     assert entry_from_item(dict(skipped_item("u1", 9, ttl=1))) == SkippedSeq(9)
-
-
-def test_frame_carries_seq_next_to_id() -> None:
-    """The replayed frame is the live frame plus ``seq``."""
-    assert kept(3)[0].frame() == {
-        "type": "foodLogCreated",
-        "data": {"n": 3},
-        "id": "e3",
-        "time": "2026-11-29T10:00:00Z",
-        "seq": 3,
-    }
 
 
 def test_contiguous_history_is_replayed() -> None:
@@ -68,11 +57,6 @@ def test_seq_from_the_future_means_resync() -> None:
 def test_too_long_a_replay_means_resync() -> None:
     """More than MAX_REPLAY due events: refetch instead."""
     assert plan_resume(0, MAX_REPLAY + 1, kept(*range(1, MAX_REPLAY + 2))).resync
-
-
-def test_resync_frame_names_the_latest_seq() -> None:
-    """The one frame a client gets instead of a gap."""
-    assert resync_frame(7) == {"type": "resync", "latestSeq": 7}
 
 
 def test_a_hole_in_the_middle_means_resync() -> None:

@@ -25,10 +25,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from healthcoach_realtime.clients import MANAGEMENT_CALL_SECONDS
 from healthcoach_realtime.dispatch.plan import Delivery, Outcome, classify
+from healthcoach_realtime.frames import post_status
 from healthcoach_realtime.sessions.expiry import is_live
 
 if TYPE_CHECKING:
@@ -37,29 +36,10 @@ if TYPE_CHECKING:
     from healthcoach_realtime.dispatch.parse import DispatchEvent
     from healthcoach_realtime.retry import RetryPolicy
 
-__all__ = ["ATTEMPT_SECONDS", "deliver_all", "deliver_to_connection", "post_status"]
+__all__ = ["ATTEMPT_SECONDS", "deliver_all", "deliver_to_connection"]
 
 # The longest one PostToConnection can take: the @connections client's connect + read timeouts.
 ATTEMPT_SECONDS = MANAGEMENT_CALL_SECONDS
-
-
-def post_status(client: ApiGatewayManagementApiClient, connection_id: str, data: bytes) -> int | None:
-    """POST one frame; the HTTP status, or ``None`` when no answer came (refused, timed out).
-
-    The status comes from the response, not the exception class: a 410 without the
-    ``x-amzn-ErrorType: GoneException`` header is a plain ``ClientError`` (FACTS.md).
-    """
-    try:
-        response = client.post_to_connection(ConnectionId=connection_id, Data=data)
-    except ClientError as exc:
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if status is None:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            return int(code) if code.isdigit() else None
-        return int(status)
-    except BotoCoreError:
-        return None
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
 
 
 def deliver_to_connection(

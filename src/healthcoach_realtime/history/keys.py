@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from healthcoach_realtime.frames import event_frame
+from healthcoach_realtime.frames import Frame, encode_event, event_frame
 from healthcoach_realtime.resources import HISTORY_BY_SEQ_INDEX
 
 if TYPE_CHECKING:
@@ -75,9 +75,13 @@ class HistoryEvent:
     data: Any
     time: str
 
-    def frame(self) -> dict[str, Any]:
-        """The browser frame, identical to the live one."""
+    def frame(self) -> Frame:
+        """The browser frame before encoding (what ``encoded`` encodes)."""
         return event_frame(self.type, self.data, self.event_id, self.time, seq=self.seq)
+
+    def encoded(self) -> bytes:
+        """The frame a resume replays: the bytes the dispatcher posted live."""
+        return encode_event(self.type, self.data, self.event_id, self.time, seq=self.seq)
 
     def item(self, ttl: int) -> dict[str, AttributeValueTypeDef]:
         """``event#<id>`` with its seq and the event (``data`` as a JSON string: stored verbatim)."""

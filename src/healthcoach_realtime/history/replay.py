@@ -18,10 +18,10 @@ client's resume timeout covers those: it resumes again from where it last asked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from healthcoach_realtime.dispatch.plan import Outcome
-from healthcoach_realtime.history.resume import resumed_frame, resync_frame
+from healthcoach_realtime.frames import Frame, resumed_frame, resync_frame
 
 if TYPE_CHECKING:
     from healthcoach_realtime.history.resume import ResumePlan
@@ -41,7 +41,7 @@ class ReplayOutcome:
     """What the handler logs: events posted, and the terminal frame the client got (if any)."""
 
     events_sent: int
-    terminal: dict[str, Any] | None
+    terminal: Frame | None
 
 
 def serve_resume(replier: Replier, since: int, plan: ResumePlan) -> ReplayOutcome:
@@ -52,7 +52,7 @@ def serve_resume(replier: Replier, since: int, plan: ResumePlan) -> ReplayOutcom
     through = since
     sent = 0
     for event in chunk:
-        outcome = replier.post(event.frame(), reserve=TERMINAL_RESERVE_SECONDS)
+        outcome = replier.post(event.encoded(), reserve=TERMINAL_RESERVE_SECONDS)
         if outcome in (Outcome.GONE, Outcome.EXPIRED):
             return ReplayOutcome(sent, None)
         if outcome is Outcome.PERMANENT:
@@ -64,7 +64,7 @@ def serve_resume(replier: Replier, since: int, plan: ResumePlan) -> ReplayOutcom
     return _finish(replier, sent, resumed_frame(through, more=sent < len(plan.events)))
 
 
-def _finish(replier: Replier, events_sent: int, frame: dict[str, Any]) -> ReplayOutcome:
+def _finish(replier: Replier, events_sent: int, frame: Frame) -> ReplayOutcome:
     """Post the terminal frame (with the time the events left for it)."""
     delivered = replier.post(frame) is Outcome.SENT
     return ReplayOutcome(events_sent, frame if delivered else None)

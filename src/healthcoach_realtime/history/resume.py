@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from healthcoach_realtime.history.keys import HistoryEvent, SkippedSeq
 
-__all__ = ["MAX_REPLAY", "ResumePlan", "awaiting", "plan_resume", "resumed_frame", "resync_frame"]
+__all__ = ["MAX_REPLAY", "ResumePlan", "awaiting", "plan_resume"]
 
 # Beyond this a refetch is cheaper than a replay (and a Lambda's time is bounded).
 MAX_REPLAY = 500
@@ -29,28 +28,11 @@ MAX_REPLAY = 500
 
 @dataclass(frozen=True)
 class ResumePlan:
-    """Either ``resync`` (send ``resync_frame(latest_seq)`` only) or the events to replay."""
+    """Either ``resync`` (send ``frames.resync_frame(latest_seq)`` only) or the events to replay."""
 
     resync: bool
     latest_seq: int
     events: tuple[HistoryEvent, ...] = ()
-
-
-def resync_frame(latest_seq: int) -> dict[str, Any]:
-    """Refetch everything; live events continue after ``latestSeq``."""
-    return {"type": "resync", "latestSeq": latest_seq}
-
-
-def resumed_frame(through: int, *, more: bool = False) -> dict[str, Any]:
-    """Every event up to seq ``through`` was sent (``since`` when none was); with ``more`` the
-    replay was cut short there (time, or posts that kept failing): resume again from ``through``.
-
-    A client that gets neither this nor ``resync`` resumes again from where it last asked.
-    """
-    frame: dict[str, Any] = {"type": "resumed", "through": through}
-    if more:
-        frame["more"] = True
-    return frame
 
 
 def _missing(since: int, latest_seq: int, kept: Sequence[HistoryEvent | SkippedSeq]) -> int:

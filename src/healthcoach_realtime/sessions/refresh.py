@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from healthcoach_realtime.client_messages import authorized_frame, error_frame
 from healthcoach_realtime.exceptions import AuthError, KeySetUnavailableError
+from healthcoach_realtime.frames import authorized_frame, error_frame
 
 if TYPE_CHECKING:
     from healthcoach_realtime.auth.verifier import TokenVerifier
