@@ -16,7 +16,7 @@ from tests.support.lambda_handlers import LambdaContext, forget_cached_clients, 
 from tests.support.management_api import ManagementApiFake
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
-from healthcoach_realtime.history.store import HistoryStore
+from healthcoach_realtime.history.store import HistoryStore, NewEvent
 from healthcoach_realtime.local.provision import create_history_table
 from healthcoach_realtime.settings import get_settings
 
@@ -58,7 +58,9 @@ def frames(api: ManagementApiFake) -> list[dict[str, Any]]:
 
 
 def record(history: HistoryStore, *ids: str) -> None:
-    keep_events(history, "u1", [(i, "foodLogDeleted", {"id": i}, "2026-11-29T10:00:00Z") for i in ids])
+    keep_events(
+        history, "u1", [NewEvent(i, "foodLogDeleted", {"id": i}, "2026-11-29T10:00:00Z") for i in ids]
+    )
 
 
 @pytest.mark.usefixtures("connected")

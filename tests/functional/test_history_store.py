@@ -38,7 +38,7 @@ def history(dynamodb: Any, history_table: str) -> HistoryStore:
 
 
 def events(*ids: str) -> list[NewEvent]:
-    return [(i, "foodLogCreated", {"id": i}, "2026-11-29T10:00:00Z") for i in ids]
+    return [NewEvent(i, "foodLogCreated", {"id": i}, "2026-11-29T10:00:00Z") for i in ids]
 
 
 def test_batch_gets_consecutive_seqs_in_order(history: HistoryStore) -> None:

@@ -22,7 +22,7 @@ from tests.support.lambda_handlers import LambdaContext, forget_cached_clients, 
 from tests.support.management_api import RESET, ManagementApiFake
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
-from healthcoach_realtime.history.store import HistoryStore
+from healthcoach_realtime.history.store import HistoryStore, NewEvent
 from healthcoach_realtime.local.provision import create_history_table
 
 SAMPLE = Path(__file__).resolve().parents[1] / "events" / "apigw_default_message.json"
@@ -72,7 +72,10 @@ def record(history: HistoryStore, count: int) -> None:
     keep_events(
         history,
         "u1",
-        [(f"e{n}", "foodLogDeleted", {"id": f"f{n}"}, "2026-11-29T10:00:00Z") for n in range(1, count + 1)],
+        [
+            NewEvent(f"e{n}", "foodLogDeleted", {"id": f"f{n}"}, "2026-11-29T10:00:00Z")
+            for n in range(1, count + 1)
+        ],
     )
 
 

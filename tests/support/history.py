@@ -18,4 +18,6 @@ def keep_events(history: HistoryStore, user_id: str, events: Sequence[NewEvent])
     if not unique:
         return {}
     first = history.reserve(user_id, len(unique))
-    return {event[0]: history.claim(user_id, event, seq) for seq, event in enumerate(unique, start=first)}
+    return {
+        event.event_id: history.claim(user_id, event, seq) for seq, event in enumerate(unique, start=first)
+    }

@@ -49,7 +49,7 @@ from healthcoach_realtime.dispatch.plan import (
     summarize,
 )
 from healthcoach_realtime.frames import encode_frame, event_frame
-from healthcoach_realtime.history.store import unique_events, young_connections
+from healthcoach_realtime.history.store import NewEvent, unique_events, young_connections
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.settings import DEFAULT_CONNECTING_GRACE_SECONDS
 
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
     from healthcoach_realtime.connections import ConnectionStore
     from healthcoach_realtime.dead_letters import DeadLetterQueue
-    from healthcoach_realtime.history.store import HistoryStore, NewEvent, Reservation
+    from healthcoach_realtime.history.store import HistoryStore, Reservation
     from healthcoach_realtime.retry import RetryPolicy
 
 __all__ = ["MAX_WORKERS", "dispatch_batch"]
@@ -75,6 +75,15 @@ class _Prepared:
     events: list[DispatchEvent]
     sessions: dict[str, int]
     had: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Preparation:
+    """What ``_prepare`` made of a batch: per user ready to deliver, and the users that are not
+    (a step failed: their records are redelivered by SQS)."""
+
+    users: dict[str, _Prepared]
+    unreachable: list[str]
 
 
 def dispatch_batch(
@@ -104,7 +113,8 @@ def dispatch_batch(
     ]
     by_user = group_by_user(r for r in records if isinstance(r, DispatchEvent))
     with ThreadPoolExecutor(max_workers=max_workers) as executor:
-        prepared, unreachable = _prepare(store, history, by_user, executor, wall_clock())
+        preparation = _prepare(store, history, by_user, executor, wall_clock())
+        prepared = preparation.users
         targets = interleave([(cid, p.events) for cid in p.sessions] for p in prepared.values())
         expiries = {cid: float(exp) for p in prepared.values() for cid, exp in p.sessions.items()}
         deliveries = deliver_all(
@@ -124,7 +134,7 @@ def dispatch_batch(
     report = summarize(
         records,
         deliveries,
-        unreachable_users=unreachable,
+        unreachable_users=preparation.unreachable,
         undead_lettered=undead_lettered,
         stale_connections_removed=removed,
     )
@@ -139,7 +149,7 @@ def _prepare(
     by_user: dict[str, list[DispatchEvent]],
     executor: Executor,
     now: float,
-) -> tuple[dict[str, _Prepared], list[str]]:
+) -> _Preparation:
     """Per user, concurrently: reserve the seqs (which returns the connections noted on the
     counter); then keep each event, look up the connections with their sessions' ends and, for a
     redelivered FIFO group, read what each connection already has, all at once (after the
@@ -175,7 +185,7 @@ def _prepare(
     prepared: dict[str, _Prepared] = {}
     for user, claims in claiming.items():
         try:
-            seqs = {event[0]: claim.result() for event, claim in zip(unique[user], claims, strict=True)}
+            seqs = {event.event_id: claim.result() for event, claim in zip(unique[user], claims, strict=True)}
             sessions = _joined(looking_up[user].result(), young_connections(reserved[user].recent, now))
         except (BotoCoreError, ClientError):
             logger.exception("keeping or looking up a user's events failed", extra={"user_id": user})
@@ -183,7 +193,7 @@ def _prepare(
             continue
         events = [_stamp(e, seqs[e.event_id]) for e in by_user[user]]
         prepared[user] = _Prepared(events, sessions, _had(user, progress[user]))
-    return prepared, unreachable
+    return _Preparation(prepared, unreachable)
 
 
 def _joined(indexed: dict[str, int], noted: dict[str, int]) -> dict[str, int]:
@@ -233,7 +243,7 @@ def _keep_progress(
 
 
 def _new_event(e: DispatchEvent) -> NewEvent:
-    return (e.event_id, e.type, e.data, e.time)
+    return NewEvent(e.event_id, e.type, e.data, e.time)
 
 
 def _stamp(e: DispatchEvent, seq: int) -> DispatchEvent:

@@ -69,8 +69,15 @@ PROGRESS_TTL_SECONDS = 3600
 # one PutItem), before it gives up on them and tells the client to resync.
 SETTLE_SECONDS = 2.0
 
-# (event_id, type, data, time) of one event of the user, in dispatch order.
-NewEvent = tuple[str, str, Any, str]
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event of the user to keep, as the dispatcher received it (before it has a seq)."""
+
+    event_id: str
+    type: str
+    data: Any
+    time: str
 
 
 @dataclass(frozen=True)
@@ -177,8 +184,7 @@ class HistoryStore:
     def claim(self, user_id: str, event: NewEvent, seq: int) -> int:
         """Keep ``event`` with ``seq``, unless its id already has a seq: then that one (and
         ``seq`` is kept as skipped, so the user's seqs stay contiguous)."""
-        event_id, event_type, data, at = event
-        kept = HistoryEvent(user_id, seq, event_id, event_type, data, at)
+        kept = HistoryEvent(user_id, seq, event.event_id, event.type, event.data, event.time)
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -189,7 +195,7 @@ class HistoryStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            existing: Any = exc.response.get("Item") or self._kept_item(user_id, event_id)
+            existing: Any = exc.response.get("Item") or self._kept_item(user_id, event.event_id)
             self._client.put_item(TableName=self._table, Item=skipped_item(user_id, seq, self._ttl()))
             return int(existing["seq"]["N"])
         return seq
@@ -285,4 +291,4 @@ def stale_connections(
 
 def unique_events(events: Sequence[NewEvent]) -> list[NewEvent]:
     """One per event id, in first-seen order (a batch may carry an event twice)."""
-    return list({e[0]: e for e in events}.values())
+    return list({e.event_id: e for e in events}.values())
