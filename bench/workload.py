@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from healthcoach_realtime.catalogue import source_for
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.local.samples import sample_data
+from healthcoach_realtime.local.source_events import sqs_event, sqs_message
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -17,6 +18,9 @@ __all__ = ["SQS_BATCH_SIZE", "Workload", "envelope", "sqs_batches"]
 
 # The deployed event source mapping's batch size (infra/healthcoach_infra/event_pipeline.py).
 SQS_BATCH_SIZE = 10
+# The queue the batches say they come from (the dispatcher names it only to shorten a failed
+# record's visibility).
+DISPATCH_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:healthcoach-realtime-dispatch"
 
 
 class Workload:
@@ -60,18 +64,11 @@ def envelope(user_id: str, event_type: str = "foodLogCreated") -> dict[str, Any]
 
 def sqs_batches(envelopes: list[dict[str, Any]], size: int = SQS_BATCH_SIZE) -> list[dict[str, Any]]:
     """The Lambda SQS events the dispatcher receives for these envelopes, ``size`` per batch."""
-    records = [
-        {
-            "messageId": str(uuid.uuid4()),
-            "receiptHandle": "bench",
-            "body": json.dumps(e),
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:healthcoach-realtime-dispatch",
-            "awsRegion": "us-east-1",
-        }
+    messages = [
+        sqs_message(json.dumps(e), receipt_handle="bench", attributes={"ApproximateReceiveCount": "1"})
         for e in envelopes
     ]
-    return [{"Records": records[i : i + size]} for i in range(0, len(records), size)]
+    return [
+        sqs_event(messages[i : i + size], queue_arn=DISPATCH_QUEUE_ARN, region="us-east-1")
+        for i in range(0, len(messages), size)
+    ]

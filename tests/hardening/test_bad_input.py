@@ -38,6 +38,7 @@ from healthcoach_realtime.dispatch.parse import InvalidRecord, parse_record
 from healthcoach_realtime.emitter import emit
 from healthcoach_realtime.exceptions import InvalidEventError
 from healthcoach_realtime.history.keys import RECENT_PREFIX
+from healthcoach_realtime.local.source_events import stream_record
 from healthcoach_realtime.resources import DISPATCH_DLQ, REJECTED_QUEUE
 from healthcoach_realtime.settings import (
     DEFAULT_CONNECTIONS_TABLE,
@@ -453,8 +454,9 @@ FOOD_LOGS_ARN = (
 
 
 def _good_record(user: str, item: str, sequence: str) -> dict[str, Any]:
+    """An INSERT as Lambda hands it over, from the record ``get_records`` would return."""
     image = {"userId": {"S": user}, "id": {"S": item}, "name": {"S": "Apple"}, "calories": {"N": "95"}}
-    return {
+    received = {
         "eventID": f"good-{item}",
         "eventName": "INSERT",
         "eventVersion": "1.1",
@@ -467,8 +469,8 @@ def _good_record(user: str, item: str, sequence: str) -> dict[str, Any]:
             "SizeBytes": 80,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         },
-        "eventSourceARN": FOOD_LOGS_ARN,
     }
+    return stream_record(received, stream_arn=FOOD_LOGS_ARN)
 
 
 @pytest.fixture

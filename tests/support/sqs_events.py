@@ -5,7 +5,6 @@ Lambda SQS event whose bodies are EventBridge envelopes), and EMF metric reading
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import time
 import uuid
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from healthcoach_realtime.catalogue import source_for
+from healthcoach_realtime.local import source_events
 
 __all__ = [
     "deployed_fifo_queue",
@@ -72,15 +72,14 @@ def envelope(event_type: str, user_id: str, data: dict[str, Any], **overrides: A
 
 
 def sqs_record(body: dict[str, Any] | str, *, message_id: str | None = None) -> dict[str, Any]:
-    """One record in the sample's shape; ``body`` is an envelope, or raw text as received."""
-    record: dict[str, Any] = load_sample()["Records"][0]
+    """One record from the sample's queue, with its attributes; ``body`` is an envelope, or raw
+    text as received."""
+    sample: dict[str, Any] = load_sample()["Records"][0]
     text = body if isinstance(body, str) else json.dumps(body)
-    record.update(
-        messageId=message_id or str(uuid.uuid4()),
-        body=text,
-        md5OfBody=hashlib.md5(text.encode()).hexdigest(),  # SQS's own checksum, not security
+    message = source_events.sqs_message(
+        text, message_id=message_id, receipt_handle=sample["receiptHandle"], attributes=sample["attributes"]
     )
-    return record
+    return source_events.sqs_record(message, queue_arn=sample["eventSourceARN"], region=sample["awsRegion"])
 
 
 def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
@@ -90,22 +89,7 @@ def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
 
 def sqs_event_from_messages(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """What Lambda's SQS event source builds from messages received from ``queue_arn``."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": queue_arn.split(":")[3],
-            }
-            for m in messages
-        ]
-    }
+    return source_events.sqs_event(messages, queue_arn=queue_arn, region=queue_arn.split(":")[3])
 
 
 def receive_messages(

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from healthcoach_realtime.local.source_events import failed_item_ids, sqs_event, stream_event
+from healthcoach_realtime.local.source_events import (
+    failed_item_ids,
+    sqs_event,
+    sqs_message,
+    sqs_record,
+    stream_event,
+)
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:healthcoach-realtime-dispatch"
@@ -126,3 +132,24 @@ def test_named_failures_are_the_only_ones_retried() -> None:
 def test_malformed_answers_fail_the_whole_batch(failures: object) -> None:
     """What Lambda's docs call an invalid answer retries every record."""
     assert failed_item_ids({"batchItemFailures": failures}, ["a", "b"]) == {"a", "b"}
+
+
+def test_a_message_built_from_a_body_makes_the_captured_record() -> None:
+    """``sqs_message`` (for a body never queued) with the capture's ids and attributes gives the
+    captured record exactly: the MD5 is SQS's, and no field is missing or extra."""
+    for captured in capture("sqs_dispatch_batch")["Records"]:
+        message = sqs_message(
+            captured["body"],
+            message_id=captured["messageId"],
+            receipt_handle=captured["receiptHandle"],
+            attributes=captured["attributes"],
+        )
+        assert (
+            sqs_record(message, queue_arn=captured["eventSourceARN"], region=captured["awsRegion"])
+            == captured
+        )
+
+
+def test_a_message_without_an_id_gets_a_fresh_one() -> None:
+    """Two records built from one body are two messages (distinct ids), as two sends would be."""
+    assert sqs_message("{}")["MessageId"] != sqs_message("{}")["MessageId"]

@@ -5,16 +5,39 @@ dispatcher and the stream bridge get exactly what AWS would hand them::
 
     event = sqs_event(messages, queue_arn=arn, region="us-east-1")      # {"Records": [...]}
     failed = failed_item_ids(handler(event, ctx), [r["messageId"] for r in event["Records"]])
+
+Tests and the bench build their events here too (``sqs_message`` for a body that was never in a
+queue), so there is one place that knows the shapes.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-__all__ = ["failed_item_ids", "sqs_event", "sqs_record", "stream_event", "stream_record"]
+__all__ = ["failed_item_ids", "sqs_event", "sqs_message", "sqs_record", "stream_event", "stream_record"]
+
+
+def sqs_message(
+    body: str,
+    *,
+    message_id: str | None = None,
+    receipt_handle: str = "",
+    attributes: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A message as ``receive_message`` returns it, carrying ``body`` (with SQS's MD5 of it):
+    for an event whose record never went through a queue."""
+    return {
+        "MessageId": message_id or str(uuid.uuid4()),
+        "ReceiptHandle": receipt_handle,
+        "Body": body,
+        "MD5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),  # SQS's checksum
+        "Attributes": dict(attributes or {}),
+    }
 
 
 def sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
