@@ -36,7 +36,6 @@ def main() -> int:
     progress("fan-out, AWS calls and cold start against the AWS emulator and a loopback @connections fake")
     with emulator() as aws, management_api() as ws:
         rig = Rig(aws, ws)
-        results["dispatcher_history"] = rig.with_history
         try:
             results["modeled_rtt_ms"] = MODELED_RTT_MS
             results["fanout"] = measure_fanout(rig, progress)

@@ -23,8 +23,7 @@ def write_reports(results: dict[str, Any], directory: Path = HERE) -> list[Path]
 def markdown(results: dict[str, Any]) -> str:
     """The Markdown tables (the README's Benchmarks section quotes them)."""
     lines = [
-        f"Run {results['generated_at']} on {results['machine']}; dispatcher with replay history: "
-        f"{'yes' if results['dispatcher_history'] else 'no'}.",
+        f"Run {results['generated_at']} on {results['machine']}.",
         "",
         "| Target | Goal | Measured | Met |",
         "| --- | --- | --- | --- |",

@@ -6,7 +6,6 @@ Both sides use boto3 clients with the same configuration (``clients.py``), each 
 
 from __future__ import annotations
 
-import inspect
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,8 @@ from healthcoach_realtime.dispatch.batch import MAX_WORKERS, dispatch_batch
 from healthcoach_realtime.dispatch.deliver import deliver_all
 from healthcoach_realtime.dispatch.parse import DispatchEvent, parse_batch
 from healthcoach_realtime.dispatch.plan import DISPATCH_RETRY, group_by_user
-from healthcoach_realtime.local.provision import create_connections_table
+from healthcoach_realtime.history.store import HistoryStore
+from healthcoach_realtime.local.provision import create_connections_table, create_history_table
 from healthcoach_realtime.observability import logger, metrics
 
 __all__ = ["Rig"]
@@ -55,20 +55,10 @@ class Rig:
         dlq_url = sqs.create_queue(QueueName=f"bench-dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         self.store = ConnectionStore(self.dynamodb, self.table)
         self.dead_letters = DeadLetterQueue(sqs, dlq_url, origin="bench")
-        self._dispatch_args: dict[str, Any] = {
-            "store": self.store,
-            "management": self.management,
-            "dead_letters": self.dead_letters,
-        }
-        self.with_history = "history" in inspect.signature(dispatch_batch).parameters
-        if self.with_history:  # the replay log, when the dispatcher keeps one
-            from healthcoach_realtime.history.store import HistoryStore
-            from healthcoach_realtime.local.provision import create_history_table
-
-            history_table = f"bench-history-{uuid.uuid4().hex[:8]}"
-            create_history_table(self.dynamodb, history_table)
-            self.counter.local_index_keys[history_table] = "seq"  # the bySeq index
-            self._dispatch_args["history"] = HistoryStore(self.dynamodb, history_table)
+        history_table = f"bench-history-{uuid.uuid4().hex[:8]}"
+        create_history_table(self.dynamodb, history_table)
+        self.counter.local_index_keys[history_table] = "seq"  # the bySeq index
+        self.history = HistoryStore(self.dynamodb, history_table)
         self.executor = ThreadPoolExecutor(max_workers=BASELINE_WORKERS)
         self.network_delay: dict[str, float] = {}  # service -> seconds added to each call
         for client in (self.dynamodb, self.management):
@@ -86,7 +76,13 @@ class Rig:
     def run_ours(self, envelopes: list[dict[str, Any]]) -> None:
         """The dispatcher over the SQS batches these envelopes arrive in."""
         for batch in sqs_batches(envelopes):
-            response = dispatch_batch(batch, **self._dispatch_args)
+            response = dispatch_batch(
+                batch,
+                store=self.store,
+                management=self.management,
+                dead_letters=self.dead_letters,
+                history=self.history,
+            )
             metrics.clear_metrics()  # not flushed to stdout: nothing reads them here
             if response["batchItemFailures"]:
                 raise RuntimeError(f"dispatcher reported failures: {response}")
