@@ -44,7 +44,7 @@ from healthcoach_realtime.exceptions import (
     EventTooLargeError,
     InvalidEventError,
 )
-from healthcoach_realtime.frames import MAX_MESSAGE_BYTES, encode_frame, event_frame
+from healthcoach_realtime.frames import MAX_MESSAGE_BYTES, encode_event
 from healthcoach_realtime.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ def build_entry(event: DomainEvent) -> PutEventsRequestEntryTypeDef:
         raise InvalidEventError(
             event.type, f"detail.data is not JSON: {exc}", field="detail.data", rule="json"
         ) from None
-    frame_bytes = len(encode_frame(event_frame(event.type, event.data, "", ""))) + FRAME_HEADROOM_BYTES
+    frame_bytes = len(encode_event(event.type, event.data, "", "")) + FRAME_HEADROOM_BYTES
     if frame_bytes > MAX_MESSAGE_BYTES:
         raise EventTooLargeError(
             event.type,

@@ -14,7 +14,7 @@ from typing import Any
 
 from healthcoach_realtime.catalogue import is_event_type, source_for, validate_detail
 from healthcoach_realtime.exceptions import InvalidEventError
-from healthcoach_realtime.frames import MAX_MESSAGE_BYTES, SEQ_BYTES, encode_frame, event_frame
+from healthcoach_realtime.frames import MAX_MESSAGE_BYTES, SEQ_BYTES, encode_event
 
 __all__ = ["DispatchEvent", "InvalidRecord", "parse_batch", "parse_record"]
 
@@ -72,7 +72,7 @@ def parse_record(record: Mapping[str, Any]) -> DispatchEvent | InvalidRecord:
         return InvalidRecord(message_id, str(exc), body)
     # A producer's stable id (validated by the schema) wins: a change emitted twice is one event.
     event_id = detail.get("eventId") or envelope["id"]
-    frame = encode_frame(event_frame(event_type, detail["data"], event_id, envelope["time"]))
+    frame = encode_event(event_type, detail["data"], event_id, envelope["time"])
     if len(frame) + SEQ_BYTES > MAX_MESSAGE_BYTES:  # checked with the room its seq will take
         reason = (
             f"frame of {len(frame)} bytes (plus up to {SEQ_BYTES} for its seq) exceeds the "
