@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 __all__ = [
+    "TTL_ATTRIBUTE",
     "EventPipeline",
+    "connections_table_request",
     "create_connections_table",
     "create_data_table",
     "create_data_tables",
@@ -47,20 +49,27 @@ __all__ = [
     "create_history_table",
     "create_subscriber",
     "data_table_request",
+    "history_table_request",
 ]
 
 
-def create_connections_table(client: DynamoDBClient, table_name: str) -> None:
-    """PK ``connectionId``, GSI ``GSI1`` (``userId``, ``connectionId``), TTL on ``ttl``."""
-    client.create_table(
-        TableName=table_name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
+# The attribute DynamoDB's TTL reads on both state tables (epoch seconds).
+TTL_ATTRIBUTE = "ttl"
+
+
+def connections_table_request(table_name: str) -> CreateTableInputTypeDef:
+    """CreateTable's input for the connections table: PK ``connectionId``, GSI ``GSI1``
+    (``userId``, ``connectionId``, all attributes), on demand; TTL on ``TTL_ATTRIBUTE`` is set
+    apart (CreateTable does not take it)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
             {"AttributeName": "connectionId", "AttributeType": "S"},
             {"AttributeName": "userId", "AttributeType": "S"},
         ],
-        KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
+        "KeySchema": [{"AttributeName": "connectionId", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
             {
                 "IndexName": CONNECTIONS_GSI,
                 "KeySchema": [
@@ -70,28 +79,26 @@ def create_connections_table(client: DynamoDBClient, table_name: str) -> None:
                 "Projection": {"ProjectionType": "ALL"},
             }
         ],
-    )
-    client.update_time_to_live(
-        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
-    )
+    }
 
 
-def create_history_table(client: DynamoDBClient, table_name: str) -> None:
-    """PK ``userId``, SK ``sk`` (counter, ``event#<id>``, ``skip#<seq>``; see history.keys), the
-    ``bySeq`` local index (sort key ``seq``), TTL on ``ttl``: as ``infra`` defines it."""
-    client.create_table(
-        TableName=table_name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
+def history_table_request(table_name: str) -> CreateTableInputTypeDef:
+    """CreateTable's input for the history table: PK ``userId``, SK ``sk`` (counter,
+    ``event#<id>``, ``skip#<seq>``; see history.keys), the ``bySeq`` local index (sort key
+    ``seq``, all attributes), on demand; TTL on ``TTL_ATTRIBUTE`` is set apart."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
             {"AttributeName": "userId", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
             {"AttributeName": "seq", "AttributeType": "N"},
         ],
-        KeySchema=[
+        "KeySchema": [
             {"AttributeName": "userId", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
-        LocalSecondaryIndexes=[
+        "LocalSecondaryIndexes": [
             {
                 "IndexName": HISTORY_BY_SEQ_INDEX,
                 "KeySchema": [
@@ -101,9 +108,24 @@ def create_history_table(client: DynamoDBClient, table_name: str) -> None:
                 "Projection": {"ProjectionType": "ALL"},
             }
         ],
-    )
+    }
+
+
+def create_connections_table(client: DynamoDBClient, table_name: str) -> None:
+    """The connections table as ``infra`` defines it (``connections_table_request``), TTL on."""
+    _create_state_table(client, connections_table_request(table_name))
+
+
+def create_history_table(client: DynamoDBClient, table_name: str) -> None:
+    """The history table as ``infra`` defines it (``history_table_request``), TTL on."""
+    _create_state_table(client, history_table_request(table_name))
+
+
+def _create_state_table(client: DynamoDBClient, request: CreateTableInputTypeDef) -> None:
+    client.create_table(**request)
     client.update_time_to_live(
-        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+        TableName=request["TableName"],
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
     )
 
 
