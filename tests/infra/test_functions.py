@@ -191,14 +191,23 @@ def test_the_session_sweeper_knows_the_table_and_the_management_endpoint(synthes
     assert _function(synthesized, "session_sweeper")["Timeout"] >= 30 + sweeper.PASS_SECONDS
 
 
-def test_the_local_stack_runs_each_function_with_its_deployed_timeout_memory_and_concurrency() -> None:
+def test_the_local_stack_runs_each_function_with_its_deployed_timeout_memory_and_concurrency(
+    synthesized: Synthesized,
+) -> None:
     """``hc-realtime dev`` gives each function the limits the stack deploys (its handler reads
     its remaining time from them), and the dispatcher the event source's maximum concurrency."""
-    from healthcoach_infra.stack import DISPATCHER_MAX_CONCURRENCY
-    from healthcoach_realtime.local import stack as local_stack
+    from healthcoach_realtime import manifest
+    from healthcoach_realtime.local.stack import function_config
 
-    deployed = {name: (float(spec.timeout_seconds), spec.memory_mb) for name, spec in FUNCTIONS.items()}
-    limits = local_stack.FUNCTION_LIMITS
-    local = {name: (float(timeout), memory) for name, (timeout, memory) in limits.items()}
-    assert local == deployed
-    assert local_stack.DISPATCHER_MAX_CONCURRENCY == DISPATCHER_MAX_CONCURRENCY
+    for entry in manifest.FUNCTIONS:
+        local = function_config(entry, lambda_concurrency=1000)
+        deployed = _function(synthesized, entry.name)
+        assert (local.timeout_seconds, local.memory_mb) == (deployed["Timeout"], deployed["MemorySize"])
+    sqs_mappings = [
+        m["Properties"]
+        for m in synthesized.of_type("AWS::Lambda::EventSourceMapping").values()
+        if "ScalingConfig" in m["Properties"]
+    ]
+    assert [m["ScalingConfig"]["MaximumConcurrency"] for m in sqs_mappings] == [
+        function_config(manifest.by_name()["dispatcher"], lambda_concurrency=1000).concurrency
+    ]

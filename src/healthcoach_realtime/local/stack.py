@@ -33,8 +33,8 @@ from typing import Any
 import boto3
 from aiohttp import web
 
+from healthcoach_realtime import manifest
 from healthcoach_realtime.dev_identity import DEV_CLIENT_ID, DevIssuer
-from healthcoach_realtime.local.apigw_events import CONNECT, DEFAULT, DISCONNECT
 from healthcoach_realtime.local.dev_api import DevApi
 from healthcoach_realtime.local.emulator import Emulator
 from healthcoach_realtime.local.environments import FunctionConfig, FunctionPool, InvocationError
@@ -56,7 +56,13 @@ from healthcoach_realtime.local.provision import (
 from healthcoach_realtime.local.scheduler import ScheduledInvocation
 from healthcoach_realtime.local.sessions_api import SessionsApi
 from healthcoach_realtime.local.ttl import DEFAULT_SWEEP_SECONDS, DEFAULT_TTL_LAG_SECONDS, TtlSweeper
-from healthcoach_realtime.settings import DEFAULT_CONNECTIONS_TABLE, DEFAULT_EVENT_BUS, DEFAULT_HISTORY_TABLE
+from healthcoach_realtime.manifest import FunctionEntry
+from healthcoach_realtime.settings import (
+    DEFAULT_CONNECTIONS_TABLE,
+    DEFAULT_EVENT_BUS,
+    DEFAULT_HISTORY_TABLE,
+    ENVIRONMENT_VARIABLES,
+)
 from healthcoach_realtime.table_mapping import DEFAULT_SOURCES, MAPPING_ENV, TableSource, encode_tables
 
 __all__ = [
@@ -64,6 +70,8 @@ __all__ = [
     "STAGE",
     "StackConfig",
     "StackStartError",
+    "function_config",
+    "function_environment",
     "handler_environment",
     "run",
 ]
@@ -73,19 +81,16 @@ STAGE = "local"
 API_ID = "hcrealtime"
 REGION = "us-east-1"
 LOCAL_ACCESS_KEY = "local"  # any key: the emulator checks none (moto derives the account from it)
-# Route key -> function directory; the CDK app wires the same.
-ROUTES: Mapping[str, str] = {CONNECT: "connect", DISCONNECT: "disconnect", DEFAULT: "default"}
-# Each function's (timeout seconds, memory MB) as infra/ deploys it (a test pins them equal).
-FUNCTION_LIMITS: Mapping[str, tuple[float, int]] = {
-    "connect": (10, 512),
-    "disconnect": (10, 256),
-    "default": (10, 256),
-    "dispatcher": (30, 512),
-    "stream_bridge": (30, 256),
-    "session_sweeper": (58, 256),
-}
-# The dispatch queue's event source mapping's MaximumConcurrency, as infra/ deploys it.
-DISPATCHER_MAX_CONCURRENCY = 10
+# Settings the local functions keep at their defaults (settings.py), as deployed.
+DEFAULTED_SETTINGS = frozenset(
+    {
+        "HISTORY_TTL_SECONDS",
+        "MAX_CONNECTIONS_PER_USER",
+        "MESSAGE_RATE_LIMIT",
+        "MESSAGE_RATE_WINDOW_SECONDS",
+        "CONNECTING_GRACE_SECONDS",
+    }
+)
 # Variables that could send boto3 somewhere other than the emulator, or fail on a missing profile.
 _UNSAFE_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -165,10 +170,12 @@ class StackConfig:
 
 
 def handler_environment(config: StackConfig, pipeline: EventPipeline) -> dict[str, str]:
-    """The handlers' environment (DESIGN.md's variables), pointing every AWS call at the emulator.
+    """Every setting the local stack can give (DESIGN.md's variables), pointing every AWS call at
+    the emulator: this process's own environment (``emit``, sign-out), and what each function's
+    environment takes the settings it reads from (``function_environment``).
 
-    One process holds every handler, so they share one environment: the dispatcher and the
-    stream bridge both dead-letter to the dispatch DLQ (in AWS the bridge has its own queue).
+    The dispatcher and the stream bridge both dead-letter to the dispatch DLQ (in AWS the bridge
+    has its own queue).
     """
     return {
         "AWS_ENDPOINT_URL": config.emulator_url,
@@ -195,6 +202,34 @@ def handler_environment(config: StackConfig, pipeline: EventPipeline) -> dict[st
     }
 
 
+def function_config(entry: FunctionEntry, lambda_concurrency: int) -> FunctionConfig:
+    """Timeout, memory and concurrent environments as deployed (``--lambda-concurrency`` at most)."""
+    concurrency = lambda_concurrency
+    if entry.max_concurrency is not None:
+        concurrency = min(concurrency, entry.max_concurrency)
+    return FunctionConfig(entry.name, entry.timeout_seconds, entry.memory_mb, max(1, concurrency), REGION)
+
+
+def function_environment(
+    entry: FunctionEntry, provided: Mapping[str, str], base: Mapping[str, str]
+) -> dict[str, str]:
+    """What an environment of ``entry``'s function starts with: ``base`` (this process's
+    environment: AWS, Powertools, PATH) without any setting, the settings the function reads
+    from ``provided``, and the variables Lambda sets for a function.
+    """
+    missing = [n for n in entry.settings if n not in provided and n not in DEFAULTED_SETTINGS]
+    if missing:
+        raise StackStartError(f"the local stack cannot provide {', '.join(missing)}, read by {entry.name}")
+    settings = set(ENVIRONMENT_VARIABLES)
+    return {
+        **{name: value for name, value in base.items() if name not in settings},
+        **{name: provided[name] for name in entry.settings if name in provided},
+        "AWS_LAMBDA_FUNCTION_NAME": "healthcoach-realtime-" + entry.name.replace("_", "-"),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(entry.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    }
+
+
 def ensure_port_free(host: str, port: int) -> None:
     """Raise ``StackStartError`` naming the port when something already listens on it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -210,8 +245,14 @@ def ensure_port_free(host: str, port: int) -> None:
 class LocalStack:
     """The composed stack: ``start()`` (blocking setup), ``serve()`` (async), ``stop()``."""
 
-    def __init__(self, config: StackConfig, out: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        config: StackConfig,
+        out: Callable[[str], None] = print,
+        functions: tuple[FunctionEntry, ...] = manifest.FUNCTIONS,
+    ) -> None:
         self.config = config
+        self._entries = functions
         self._out = out
         self._emulator = Emulator(
             config.emulator_port,
@@ -227,6 +268,7 @@ class LocalStack:
         self._sqs_source: SqsEventSource | None = None
         self._pipeline: EventPipeline | None = None
         self._stream_arns: list[str] = []
+        self._provided: dict[str, str] = {}
 
     def start(self) -> None:
         """Emulator, resources, environment, handlers, pollers: all but the HTTP port."""
@@ -246,7 +288,7 @@ class LocalStack:
         """Serve HTTP and WebSockets until ``stop`` is set, then close every connection."""
         config = self.config
         registry = ConnectionRegistry()
-        routes = {route: self._functions[name] for route, name in ROUTES.items()}
+        routes = {route: self._functions[name] for route, name in manifest.routes(self._entries).items()}
         gateway = Gateway(
             api_id=API_ID,
             stage=STAGE,
@@ -358,7 +400,8 @@ class LocalStack:
             boto3.client("sqs", region_name=REGION),
             DEFAULT_EVENT_BUS,
         )
-        for name, value in handler_environment(self.config, self._pipeline).items():
+        self._provided = handler_environment(self.config, self._pipeline)
+        for name, value in self._provided.items():
             if name.startswith("POWERTOOLS_"):
                 os.environ.setdefault(name, value)
             else:
@@ -370,14 +413,12 @@ class LocalStack:
         directory = find_functions_dir()
         if directory is None:
             raise StackStartError("no functions/ directory found: run hc-realtime dev from the repository")
-        for name, (timeout, memory) in FUNCTION_LIMITS.items():
-            if not (directory / name / "handler.py").is_file():
-                raise StackStartError(f"functions/{name}/handler.py is missing")
-            concurrency = self.config.lambda_concurrency
-            if name == "dispatcher":
-                concurrency = min(concurrency, DISPATCHER_MAX_CONCURRENCY)
-            config = FunctionConfig(name, timeout, memory, max(1, concurrency), REGION)
-            self._functions[name] = FunctionPool(config, directory, _function_environment(config))
+        for entry in self._entries:
+            if not (directory / entry.name / "handler.py").is_file():
+                raise StackStartError(f"functions/{entry.name}/handler.py is missing")
+            config = function_config(entry, self.config.lambda_concurrency)
+            environment = function_environment(entry, self._provided, os.environ)
+            self._functions[entry.name] = FunctionPool(config, directory, environment)
         # One warm environment per function, started side by side: the first requests find them.
         with ThreadPoolExecutor(max_workers=len(self._functions)) as starting:
             try:
@@ -425,18 +466,6 @@ class LocalStack:
         self._threads.append(PollerThread("session-sweeper", schedule.step, self._stop_pollers))
         for thread in self._threads:
             thread.start()
-
-
-def _function_environment(config: FunctionConfig) -> dict[str, str]:
-    """What an environment of ``config``'s function starts with: this process's environment (the
-    handlers' variables, set while provisioning) and the variables Lambda sets for a function."""
-    name = "healthcoach-realtime-" + config.name.replace("_", "-")
-    return {
-        **os.environ,
-        "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-    }
 
 
 def _emit(user_id: str, event_type: str, data: Mapping[str, Any]) -> str:
