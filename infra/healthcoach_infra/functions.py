@@ -1,13 +1,14 @@
 """The Lambda functions: one bundled handler each, Python 3.13 on arm64, with their own logs and role.
 
-Memory is chosen per job (Lambda gives CPU in proportion to memory, and cold starts are CPU-bound
+Which functions there are, and their sizes, come from ``healthcoach_realtime.manifest``. Memory
+is chosen per job (Lambda gives CPU in proportion to memory, and cold starts are CPU-bound
 imports): ``$connect`` verifies an RS256 signature and sits in the user's handshake, the dispatcher
 fans out concurrent posts; ``$disconnect`` and the stream bridge do one small write per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from healthcoach_infra.bundling import LAMBDA_TARGET, BundleSpec, BundleTarget, lambda_code, pin
+from healthcoach_realtime import manifest
+from healthcoach_realtime.manifest import PUBLISHER_SDK, FunctionEntry
 from healthcoach_realtime.observability import NAMESPACE, SERVICE
 
 __all__ = [
@@ -27,16 +30,13 @@ __all__ = [
     "PUBLISHER_SDK",
     "FunctionSpec",
     "RealtimeFunction",
+    "function_environment",
 ]
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
-# Every function needs these; boto3 is left to the Lambda runtime unless the function publishes.
-_BASE_DEPENDENCIES = ("aws-lambda-powertools", "fastjsonschema")
-# A function that publishes to the bus speaks eventbridgev2, which the runtime's own boto3 may
-# predate: it ships its own SDK (the versions tested here, boto3 >= 1.43.102). Lambda puts the
-# bundle (/var/task) first on sys.path, so the bundled botocore is the one imported.
-PUBLISHER_SDK = ("boto3", "botocore")
 # botocore's service model of the Custom Event Bus: the build fails if a publisher's bundle lacks it.
+# A publisher ships its own SDK (PUBLISHER_SDK: the runtime's boto3 may predate eventbridgev2);
+# Lambda puts the bundle (/var/task) first on sys.path, so the bundled botocore is the one imported.
 EVENTBRIDGEV2_MODEL = "botocore/data/eventbridgev2"
 
 
@@ -48,56 +48,39 @@ class FunctionSpec:
     description: str
     memory_mb: int
     timeout_seconds: int
-    dependencies: tuple[str, ...] = _BASE_DEPENDENCIES
+    dependencies: tuple[str, ...]
     # Paths the bundle must contain (checked when it is built).
     bundle_must_contain: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, entry: FunctionEntry) -> FunctionSpec:
+        """The deployable facts of a manifest entry; a publisher's bundle must hold eventbridgev2."""
+        publishes = set(PUBLISHER_SDK) <= set(entry.dependencies)
+        return cls(
+            entry.name,
+            entry.description,
+            memory_mb=entry.memory_mb,
+            timeout_seconds=entry.timeout_seconds,
+            dependencies=entry.dependencies,
+            bundle_must_contain=(EVENTBRIDGEV2_MODEL,) if publishes else (),
+        )
 
-FUNCTIONS: Mapping[str, FunctionSpec] = {
-    spec.name: spec
-    for spec in (
-        FunctionSpec(
-            "connect",
-            "$connect: verify the Cognito token, record the connection",
-            memory_mb=512,
-            timeout_seconds=10,
-            dependencies=(*_BASE_DEPENDENCIES, "pyjwt[crypto]"),
-        ),
-        FunctionSpec("disconnect", "$disconnect: forget the connection", memory_mb=256, timeout_seconds=10),
-        FunctionSpec(
-            "dispatcher",
-            "Deliver domain events from SQS to every open connection of their user",
-            memory_mb=512,
-            # The dispatch queue's visibility timeout (180 s) must be at least six times this.
-            # Posts start only while one could still end before the deadline (7 s per attempt,
-            # 1 s to report): 30 s leaves 22 s for a slow DynamoDB stage before posts are deferred.
-            timeout_seconds=30,
-        ),
-        FunctionSpec(
-            "stream_bridge",
-            "Turn data-table stream records into domain events on the bus",
-            memory_mb=256,
-            timeout_seconds=30,
-            dependencies=(*_BASE_DEPENDENCIES, *PUBLISHER_SDK),
-            bundle_must_contain=(EVENTBRIDGEV2_MODEL,),
-        ),
-        FunctionSpec(
-            "default",
-            "$default: ping, resume, presence, auth (token refresh); rate limited per connection",
-            memory_mb=256,
-            timeout_seconds=10,
-            # auth verifies an RS256 token as $connect does (imported on the first auth only).
-            dependencies=(*_BASE_DEPENDENCIES, "pyjwt[crypto]"),
-        ),
-        FunctionSpec(
-            "session_sweeper",
-            "Close connections whose token expired (EventBridge Scheduler, every minute)",
-            memory_mb=256,
-            # Two passes a minute: the second starts 30 s in and needs 15 s (sweeper handler).
-            timeout_seconds=58,
-        ),
-    )
-}
+
+FUNCTIONS: Mapping[str, FunctionSpec] = {entry.name: FunctionSpec.of(entry) for entry in manifest.FUNCTIONS}
+
+
+def function_environment(
+    entry: FunctionEntry, values: Mapping[str, str], *, defaulted: Collection[str] = ()
+) -> dict[str, str]:
+    """The settings ``entry`` reads, each from ``values``: nothing it does not read.
+
+    ``defaulted`` names settings the stack deliberately leaves unset (the function's default
+    applies, or the stack sets them later); any other setting without a value fails the synth.
+    """
+    unknown = [name for name in entry.settings if name not in values and name not in defaulted]
+    if unknown:
+        raise ValueError(f"the stack cannot provide {', '.join(unknown)}, read by function {entry.name}")
+    return {name: values[name] for name in entry.settings if name in values}
 
 
 class RealtimeFunction(Construct):

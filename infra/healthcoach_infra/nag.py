@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import aws_cdk as cdk
 from constructs import IConstruct
 
+from healthcoach_realtime import manifest
+
 if TYPE_CHECKING:
     from healthcoach_infra.stack import HealthCoachRealtimeStack
 
@@ -61,32 +63,16 @@ def _connections_finding(stack: HealthCoachRealtimeStack, method: str) -> str:
 
 def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
     """The accepted findings of the stack, with their reasons."""
-    functions = (
-        stack.connect,
-        stack.disconnect,
-        stack.default,
-        stack.dispatcher,
-        stack.stream_bridge,
-        stack.session_sweeper,
-    )
-    for fn in functions:
-        if fn is not None:
-            acknowledge(fn.function, "AwsSolutions-L1", _RUNTIME)
+    for fn in stack.functions.values():
+        acknowledge(fn.function, "AwsSolutions-L1", _RUNTIME)
 
     api = stack.websocket
-    # Which @connections methods each role may call (see stack._grant).
-    methods = {
-        stack.connect: ("POST", "GET"),
-        stack.disconnect: ("POST",),
-        stack.dispatcher: ("POST",),
-        stack.default: ("POST", "DELETE"),
-        stack.session_sweeper: ("POST", "DELETE"),
-    }
-    for caller, allowed in methods.items():
-        if caller is None:
-            continue
-        for method in allowed:
-            acknowledge(caller.role, _connections_finding(stack, method), _CONNECTION_ID_WILDCARD)
+    # Which @connections methods each role may call (the manifest's; see stack._grant).
+    for name, methods in manifest.posters(stack.manifest).items():
+        for method in methods:
+            acknowledge(
+                stack.functions[name].role, _connections_finding(stack, method), _CONNECTION_ID_WILDCARD
+            )
     acknowledge(stack.sign_out.policy, _connections_finding(stack, "DELETE"), _CONNECTION_ID_WILDCARD)
     sweeper_arn = finding_text(stack, stack.session_sweeper.function.function_arn)
     acknowledge(
@@ -103,11 +89,10 @@ def acknowledge_findings(stack: HealthCoachRealtimeStack) -> None:
         "the handshake. An API Gateway Lambda authorizer would run the same check in a second function "
         "with a second cold start.",
     )
-    for route in ("$disconnect-Route", "$default-Route"):
-        child = api.api.node.try_find_child(route)
-        if child is not None:
+    for key in manifest.routes(stack.manifest):
+        if key != "$connect":
             acknowledge(
-                child,
+                api.api.node.find_child(f"{key}-Route"),
                 "AwsSolutions-APIG4",
                 "API Gateway routes this only on a connection that $connect accepted (after verifying its "
                 "token); clients cannot reach it otherwise.",

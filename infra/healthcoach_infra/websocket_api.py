@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import aws_cdk as cdk
 import jsii
@@ -17,6 +18,9 @@ from constructs import Construct
 from healthcoach_infra.throttles import StageThrottles, stage_throttles
 
 __all__ = ["ACCESS_LOG_FIELDS", "RealtimeWebSocketApi"]
+
+# Routes the API is constructed with; any other key is added as a custom route.
+_BUILT_IN_ROUTES = ("$connect", "$disconnect", "$default")
 
 # Only $context variables: none of them carries the query string (``?token=``) or a header
 # (``Sec-WebSocket-Protocol: healthcoach.v1, <jwt>``), so the token can never reach the log.
@@ -55,7 +59,7 @@ class _AccessLogSettings:
 
 
 class RealtimeWebSocketApi(Construct):
-    """``$connect``/``$disconnect`` (and ``$default`` when its handler exists), one stage.
+    """``$connect``, ``$disconnect``, ``$default`` and any custom route key, one stage.
 
     Authentication happens in the ``$connect`` function (a 401 from it refuses the handshake), so
     no route carries an API Gateway authorizer; messages only ever arrive on accepted connections.
@@ -69,14 +73,13 @@ class RealtimeWebSocketApi(Construct):
         construct_id: str,
         *,
         stage_name: str,
-        connect: lambda_.IFunction,
-        disconnect: lambda_.IFunction,
-        default: lambda_.IFunction | None = None,
+        routes: Mapping[str, lambda_.IFunction],
         throttles: StageThrottles | None = None,
         create_account_log_role: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.stage_name = stage_name
+        connect, disconnect, default = routes["$connect"], routes["$disconnect"], routes["$default"]
         self.throttles = throttles or stage_throttles()
         self.api = apigwv2.WebSocketApi(
             self,
@@ -89,14 +92,15 @@ class RealtimeWebSocketApi(Construct):
             disconnect_route_options=apigwv2.WebSocketRouteOptions(
                 integration=integrations.WebSocketLambdaIntegration("Disconnect", disconnect)
             ),
-            default_route_options=(
-                apigwv2.WebSocketRouteOptions(
-                    integration=integrations.WebSocketLambdaIntegration("DefaultRoute", default)
-                )
-                if default is not None
-                else None
+            default_route_options=apigwv2.WebSocketRouteOptions(
+                integration=integrations.WebSocketLambdaIntegration("DefaultRoute", default)
             ),
         )
+        for key, function in routes.items():
+            if key not in _BUILT_IN_ROUTES:
+                self.api.add_route(
+                    key, integration=integrations.WebSocketLambdaIntegration(f"{key}Route", function)
+                )
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -118,8 +122,7 @@ class RealtimeWebSocketApi(Construct):
             ),
         )
         self._disable_execution_logs()
-        if default is not None:
-            self._throttle_default_route()
+        self._throttle_default_route()
         if create_account_log_role:
             self._set_account_log_role()
 

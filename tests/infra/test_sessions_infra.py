@@ -113,9 +113,11 @@ def test_peak_connections_as_context_sizes_the_throttles() -> None:
         stack,
         "Api",
         stage_name="big",
-        connect=function("Connect"),
-        disconnect=function("Disconnect"),
-        default=function("Default"),
+        routes={
+            "$connect": function("Connect"),
+            "$disconnect": function("Disconnect"),
+            "$default": function("Default"),
+        },
         throttles=stage_throttles(200_000, 600),
         create_account_log_role=False,
     )
