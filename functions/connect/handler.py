@@ -23,6 +23,7 @@ from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connection_lifecycle import open_connection
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.history.store import HistoryStore
+from healthcoach_realtime.manifest import check_cold_start
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.sessions.connection_cap import ConnectionCap
 from healthcoach_realtime.sessions.sockets import socket_is_open
@@ -31,6 +32,8 @@ from healthcoach_realtime.websocket_events import failed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+check_cold_start("connect")
 
 
 @cache

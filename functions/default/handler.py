@@ -3,9 +3,8 @@ connection; anything else is answered with ``error``.
 
 Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
 only the package. Answers are posted to the caller through @connections (identically in AWS and
-locally; no route response). Environment: ``CONNECTIONS_TABLE``, ``HISTORY_TABLE``,
-``WS_API_ENDPOINT``, ``USER_POOL_ID``/``USER_POOL_CLIENT_ID`` (or a loopback ``TOKEN_ISSUER``),
-``MESSAGE_RATE_LIMIT``, ``MESSAGE_RATE_WINDOW_SECONDS``.
+locally; no route response). Its settings are its entry in ``manifest.py`` (``TOKEN_ISSUER``
+replaces the user pool's issuer locally), checked at cold start.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.default_route import MessageOutcome, answer_message
 from healthcoach_realtime.history.store import HistoryStore
+from healthcoach_realtime.manifest import check_cold_start
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.sessions.message_rate import MessageRatePolicy, Verdict
 from healthcoach_realtime.settings import get_settings
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from healthcoach_realtime.auth.verifier import TokenVerifier
+
+check_cold_start("default")
 
 
 @cache

@@ -18,6 +18,7 @@ from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connection_lifecycle import close_connection
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.history.store import HistoryStore, young_connections
+from healthcoach_realtime.manifest import check_cold_start
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.presence import announce_presence
 from healthcoach_realtime.settings import get_settings
@@ -25,6 +26,8 @@ from healthcoach_realtime.websocket_events import failed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+check_cold_start("disconnect")
 
 
 @cache

@@ -2,9 +2,8 @@
 
 Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
 only the package. The event source mapping must enable ``ReportBatchItemFailures``: the
-response names the records SQS has to redeliver. Environment: ``CONNECTIONS_TABLE``,
-``WS_API_ENDPOINT``, ``DEAD_LETTER_QUEUE_URL``, ``HISTORY_TABLE``, ``HISTORY_TTL_SECONDS``,
-``REDELIVERY_DELAY_MAX_SECONDS``, ``CONNECTING_GRACE_SECONDS``.
+response names the records SQS has to redeliver. Its settings are its entry in
+``manifest.py``, checked at cold start.
 """
 
 from __future__ import annotations
@@ -19,11 +18,14 @@ from healthcoach_realtime.dead_letters import DeadLetterQueue
 from healthcoach_realtime.dispatch.batch import dispatch_batch
 from healthcoach_realtime.dispatch.redelivery import QueueUrls, hasten_redelivery, to_hasten
 from healthcoach_realtime.history.store import HistoryStore
+from healthcoach_realtime.manifest import check_cold_start
 from healthcoach_realtime.observability import logger, metrics
 from healthcoach_realtime.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+check_cold_start("dispatcher")
 
 # Kept free at the end of an invocation to dead-letter, remove gone connections and answer.
 REPORT_SECONDS = 1.0

@@ -3,8 +3,8 @@
 Loaded by file path (the Lambda bundle root, or the local stack via importlib), so it imports
 only the package. Each run makes ``SESSION_SWEEPS_PER_RUN`` passes spread evenly over the minute
 (deployed: 2, so a session is closed within 30 s plus one Scan of its ``exp``; the local stack
-sets 1 and invokes it on its own, shorter schedule). Environment: ``CONNECTIONS_TABLE``,
-``WS_API_ENDPOINT``, ``SESSION_SWEEPS_PER_RUN``.
+sets 1 and invokes it on its own, shorter schedule). Its settings are its entry in
+``manifest.py``, checked at cold start.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from healthcoach_realtime.clients import dynamodb_client, management_api_client
 from healthcoach_realtime.connections import ConnectionStore
+from healthcoach_realtime.manifest import check_cold_start
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.sessions.sweep import pass_offsets, sweep_once
 from healthcoach_realtime.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+check_cold_start("session_sweeper")
 
 # A pass starts only with this much of the invocation left: a Scan of a large table takes seconds.
 PASS_SECONDS = 15.0

@@ -1,4 +1,5 @@
-"""Each Lambda handler imports only what it needs: no X-Ray, nothing of the local stack.
+"""Each Lambda handler imports only what it needs (no X-Ray, nothing of the local stack), and
+checks its settings at a Lambda cold start.
 
 Run in a fresh interpreter per handler, since this test process has imported everything already.
 """
@@ -6,11 +7,14 @@ Run in a fresh interpreter per handler, since this test process has imported eve
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 from tests.support.lambda_handlers import FUNCTIONS_DIR
+
+from healthcoach_realtime.settings import ENVIRONMENT_VARIABLES
 
 HANDLERS = sorted(p.parent.name for p in FUNCTIONS_DIR.glob("*/handler.py"))
 
@@ -51,3 +55,26 @@ def test_handler_imports_nothing_it_does_not_need(name: str) -> None:
     loaded = [m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
     assert loaded == []
     assert "aws_lambda_powertools" in modules
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_a_lambda_cold_start_names_each_missing_required_setting(name: str) -> None:
+    """In a Lambda environment, importing the handler with none of its settings fails, naming
+    every setting its manifest entry requires."""
+    from healthcoach_realtime import manifest
+
+    required = manifest.by_name()[name].required
+    environment = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT_VARIABLES}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(FUNCTIONS_DIR / name / "handler.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**environment, "AWS_LAMBDA_FUNCTION_NAME": f"cold-{name}", "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    if not required:
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode != 0
+    assert f"ConfigurationError: {name}: missing configuration: {', '.join(required)}" in result.stderr
