@@ -22,8 +22,10 @@ from typing import Any
 import boto3
 
 from bench.servers import REPO, aws_env
+from healthcoach_realtime import manifest
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.local import provision
+from healthcoach_realtime.settings import ENVIRONMENT_VARIABLES
 
 __all__ = ["HANDLERS", "RUNS", "measure_cold_starts"]
 
@@ -64,8 +66,9 @@ def measure_cold_starts(
 ) -> list[dict[str, Any]]:
     """Per handler: median and max import / first-invocation time over ``RUNS`` fresh processes."""
     rows = []
-    with _environment(aws_endpoint, ws_endpoint) as (env, events):
+    with _environment(aws_endpoint, ws_endpoint) as (provided, events):
         for name in HANDLERS:
+            env = _function_environment(name, provided)
             runs = [_probe(name, events[name], env) for _ in range(RUNS)]
             row = {
                 "handler": name,
@@ -107,9 +110,16 @@ def _probe(name: str, event_path: Path, env: dict[str, str]) -> dict[str, Any]:
     raise RuntimeError(f"{name} did not report: {completed.stderr[-2000:]}")
 
 
+def _function_environment(name: str, provided: dict[str, str]) -> dict[str, str]:
+    """As deployed: the settings the manifest says ``name`` reads, and nothing else of them."""
+    settings = set(ENVIRONMENT_VARIABLES)
+    reads = set(manifest.by_name()[name].settings)
+    return {k: v for k, v in provided.items() if k not in settings or k in reads}
+
+
 @contextmanager
 def _environment(aws_endpoint: str, ws_endpoint: str) -> Iterator[tuple[dict[str, str], dict[str, Path]]]:
-    """Tables, bus, queues and a JWKS issuer on moto; the handlers' environment and events."""
+    """Tables, bus, queues and a JWKS issuer on moto; every setting they need, and the events."""
     from tests.support.jwks_server import JwksServer
 
     from healthcoach_realtime.dev_identity import DevIssuer
