@@ -62,9 +62,8 @@ class Synthesized:
         return self.stack.get_logical_id(construct.node.default_child)
 
     def functions(self) -> dict[str, Any]:
-        """Every deployed ``RealtimeFunction`` by name (``default`` only once its handler exists)."""
-        names = ("connect", "disconnect", "default", "dispatcher", "stream_bridge", "session_sweeper")
-        return {n: getattr(self.stack, n) for n in names if getattr(self.stack, n) is not None}
+        """Every deployed ``RealtimeFunction`` by name: one per manifest entry."""
+        return dict(self.stack.functions)
 
     @property
     def template_path(self) -> Path:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from healthcoach_infra.functions import FUNCTIONS
+from healthcoach_realtime import manifest
 from healthcoach_realtime.dispatch.deliver import ATTEMPT_SECONDS
 from healthcoach_realtime.observability import NAMESPACE, service_name
 from healthcoach_realtime.resources import DATA_TABLES, DISPATCH_VISIBILITY_TIMEOUT_SECONDS
@@ -15,19 +16,11 @@ from healthcoach_realtime.table_mapping import decode_tables
 from tests.infra.conftest import CLIENT_ID, STAGE, USER_POOL_ID, Synthesized
 from tests.support.lambda_handlers import load_handler
 
-NAMES = ["connect", "disconnect", "default", "dispatcher", "stream_bridge", "session_sweeper"]
+NAMES = [entry.name for entry in manifest.FUNCTIONS]
 
 
 def _function(synthesized: Synthesized, name: str) -> dict[str, Any]:
-    construct = {
-        "connect": synthesized.stack.connect,
-        "disconnect": synthesized.stack.disconnect,
-        "default": synthesized.stack.default,
-        "dispatcher": synthesized.stack.dispatcher,
-        "stream_bridge": synthesized.stack.stream_bridge,
-        "session_sweeper": synthesized.stack.session_sweeper,
-    }[name]
-    assert construct is not None
+    construct = synthesized.stack.functions[name]
     return dict(synthesized.resources[synthesized.logical_id(construct.function)]["Properties"])
 
 
@@ -196,7 +189,6 @@ def test_the_local_stack_runs_each_function_with_its_deployed_timeout_memory_and
 ) -> None:
     """``hc-realtime dev`` gives each function the limits the stack deploys (its handler reads
     its remaining time from them), and the dispatcher the event source's maximum concurrency."""
-    from healthcoach_realtime import manifest
     from healthcoach_realtime.local.stack import function_config
 
     for entry in manifest.FUNCTIONS:
