@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -92,7 +93,7 @@ def test_resume_replays_kept_events_in_order(history: HistoryStore) -> None:
     """Everything after ``since``, ascending, frames carrying seq."""
     keep_events(history, "u1", events("a", "b", "c", "d"))
     plan = history.plan_resume("u1", 2)
-    assert (plan.resync, [f["id"] for f in (e.frame() for e in plan.events)]) == (False, ["c", "d"])
+    assert (plan.resync, [json.loads(e.encoded())["id"] for e in plan.events]) == (False, ["c", "d"])
 
 
 def test_resume_beyond_history_is_resync(dynamodb: Any, history: HistoryStore, history_table: str) -> None:

@@ -42,7 +42,9 @@ def test_a_replayed_event_is_the_bytes_the_dispatcher_posts() -> None:
     """A resume replays exactly what the live path sent (same function, same bytes)."""
     kept = HistoryEvent("u1", 3, "e3", "foodLogCreated", {"n": 3, "note": "ü"}, TIME)
     assert kept.encoded() == encode_event("foodLogCreated", {"n": 3, "note": "ü"}, "e3", TIME, seq=3)
-    assert json.loads(kept.encoded()) == kept.frame()
+    assert json.loads(kept.encoded()) == event_frame(
+        "foodLogCreated", {"n": 3, "note": "ü"}, "e3", TIME, seq=3
+    )
 
 
 def test_control_frames_keep_their_wire_shape() -> None:

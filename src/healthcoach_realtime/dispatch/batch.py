@@ -48,7 +48,7 @@ from healthcoach_realtime.dispatch.plan import (
     progress_marks,
     summarize,
 )
-from healthcoach_realtime.frames import encode_frame, event_frame
+from healthcoach_realtime.frames import encode_event
 from healthcoach_realtime.history.store import NewEvent, unique_events, young_connections
 from healthcoach_realtime.observability import MetricName, logger, metrics
 from healthcoach_realtime.settings import DEFAULT_CONNECTING_GRACE_SECONDS
@@ -248,7 +248,7 @@ def _new_event(e: DispatchEvent) -> NewEvent:
 
 def _stamp(e: DispatchEvent, seq: int) -> DispatchEvent:
     """The event with its seq, and its frame with the seq in it."""
-    return replace(e, seq=seq, frame=encode_frame(event_frame(e.type, e.data, e.event_id, e.time, seq=seq)))
+    return replace(e, seq=seq, frame=encode_event(e.type, e.data, e.event_id, e.time, seq=seq))
 
 
 def _log_deliveries(deliveries: list[Delivery]) -> None:

@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from healthcoach_realtime.frames import Frame, encode_event, event_frame
+from healthcoach_realtime.frames import encode_event
 from healthcoach_realtime.resources import HISTORY_BY_SEQ_INDEX
 
 if TYPE_CHECKING:
@@ -74,10 +74,6 @@ class HistoryEvent:
     type: str
     data: Any
     time: str
-
-    def frame(self) -> Frame:
-        """The browser frame before encoding (what ``encoded`` encodes)."""
-        return event_frame(self.type, self.data, self.event_id, self.time, seq=self.seq)
 
     def encoded(self) -> bytes:
         """The frame a resume replays: the bytes the dispatcher posted live."""
