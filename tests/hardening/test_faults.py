@@ -277,7 +277,7 @@ def _invoke(rig: Rig) -> Callable[[dict[str, Any]], Any]:
 def test_management_api_429_500_and_resets_lose_nothing(rig: Rig) -> None:
     """@connections answers half the posts 429, 500 or a TCP reset (seeded): none vanishes.
 
-    Faked: the @connections API (ManagementApiFake.faults), because moto's never fails (FACTS.md)
+    Faked: the @connections API (ManagementApiFake.faults), because moto's never fails (measured)
     and API Gateway's throttles and 5xx cannot be provoked on demand.
     """
     users = _connect_users(rig)

@@ -1,4 +1,4 @@
-"""One synthesized stack for the whole session (the first synth takes ~10 s; see FACTS.md).
+"""One synthesized stack for the whole session (the first synth takes ~10 s, so it runs once).
 
 Synth runs exactly as ``make synth`` does (the app factory, local bundling, cdk-nag), with test
 configuration and no AWS credentials, into a temporary cloud assembly.

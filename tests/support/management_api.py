@@ -1,8 +1,8 @@
 """A real HTTP server on 127.0.0.1 that plays API Gateway's @connections management API.
 
-moto's stand-in never answers 410 (FACTS.md), so the dispatcher is tested against this. boto3
-sends ``POST /<stage>/@connections/<url-encoded id>`` with the frame as body; each connection
-can be told how to answer, in order::
+moto's stand-in never answers 410 (its PostToConnection always succeeds), so the dispatcher is
+tested against this. boto3 sends ``POST /<stage>/@connections/<url-encoded id>`` with the frame
+as body; each connection can be told how to answer, in order::
 
     with ManagementApiFake() as api:
         api.script("c1", 429, 429)          # two throttles, then 200
