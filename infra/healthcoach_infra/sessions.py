@@ -20,16 +20,21 @@ from constructs import Construct
 from healthcoach_infra.websocket_api import RealtimeWebSocketApi
 from healthcoach_realtime.sessions.sweep import SCHEDULE_INPUT
 
-__all__ = ["SWEEP_RATE", "SessionSweepSchedule", "SignOutPolicy"]
-
-SWEEP_RATE = cdk.Duration.minutes(1)
+__all__ = ["SessionSweepSchedule", "SignOutPolicy"]
 
 
 class SessionSweepSchedule(Construct):
-    """A ``rate(1 minute)`` schedule whose target is the sweeper, with the input the local stack sends."""
+    """A ``rate(N minutes)`` schedule (the sweeper's manifest entry: 1) whose target is the sweeper,
+    with the input the local stack sends."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, sweeper: lambda_.IFunction, stage: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        sweeper: lambda_.IFunction,
+        stage: str,
+        rate: cdk.Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         # Its own role (not CDK's shared one), so the invoke grant is visibly this schedule's alone.
@@ -46,7 +51,7 @@ class SessionSweepSchedule(Construct):
             self,
             "Schedule",
             description=f"healthcoach-realtime {stage}: close connections whose token has expired",
-            schedule=scheduler.ScheduleExpression.rate(SWEEP_RATE),
+            schedule=scheduler.ScheduleExpression.rate(rate),
             target=targets.LambdaInvoke(
                 sweeper,
                 input=scheduler.ScheduleTargetInput.from_object(dict(SCHEDULE_INPUT)),

@@ -90,8 +90,14 @@ class HealthCoachRealtimeStack(cdk.Stack):
                 self.functions[entry.name].function.add_environment(
                     MANAGEMENT_ENDPOINT, self.websocket.management_endpoint
                 )
+        sweep = manifest.by_name(functions)["session_sweeper"].trigger
+        assert isinstance(sweep, manifest.Schedule), "the session sweeper runs on a schedule"
         self.sweep_schedule = SessionSweepSchedule(
-            self, "SessionSweep", sweeper=self.session_sweeper.function, stage=config.stage
+            self,
+            "SessionSweep",
+            sweeper=self.session_sweeper.function,
+            stage=config.stage,
+            rate=cdk.Duration.minutes(sweep.minutes),
         )
         self.sign_out = SignOutPolicy(
             self,

@@ -427,11 +427,16 @@ class LocalStack:
                 raise StackStartError(str(exc)) from None
         return ", ".join(sorted(self._functions))
 
+    def _triggered_by(self, trigger: type[manifest.Trigger]) -> FunctionPool:
+        """The one function the manifest gives this kind of trigger (each poller feeds one)."""
+        [name] = [entry.name for entry in self._entries if isinstance(entry.trigger, trigger)]
+        return self._functions[name]
+
     def _start_pollers(self) -> None:
         pipeline = self._pipeline
         assert pipeline is not None
         sqs = boto3.client("sqs", region_name=REGION)
-        dispatcher = self._functions["dispatcher"]
+        dispatcher = self._triggered_by(manifest.DispatchQueue)
         poller = SqsPoller(
             sqs=sqs,
             queue_url=pipeline.queue_url,
@@ -447,7 +452,7 @@ class LocalStack:
         streams = StreamPoller(
             streams=boto3.client("dynamodbstreams", region_name=REGION),
             stream_arns=self._stream_arns,
-            invoke=self._functions["stream_bridge"].invoke,
+            invoke=self._triggered_by(manifest.TableStreams).invoke,
             stop=self._stop_pollers,
         )
         self._threads.append(PollerThread("stream-poller", streams.poll_once, self._stop_pollers))
@@ -461,7 +466,7 @@ class LocalStack:
             )
             self._threads.append(PollerThread(f"ttl-sweeper-{table}", sweeper.step, self._stop_pollers))
         schedule = ScheduledInvocation(
-            self._functions["session_sweeper"].invoke, interval=self.config.session_sweep_seconds
+            self._triggered_by(manifest.Schedule).invoke, interval=self.config.session_sweep_seconds
         )
         self._threads.append(PollerThread("session-sweeper", schedule.step, self._stop_pollers))
         for thread in self._threads:
