@@ -262,8 +262,12 @@ class LocalStack:
         )
         self._stop_pollers = threading.Event()
         self._threads: list[PollerThread] = []
-        # Threads that wait for invocations (each runs in an environment process, not here).
-        self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="invoke")
+        # Threads that wait for invocations (each runs in an environment process, not here): one
+        # per message in flight, as API Gateway keeps any number of them; a flood of messages to
+        # one function waits for its environments here.
+        self._executor = ThreadPoolExecutor(max_workers=512, thread_name_prefix="invoke")
+        # The dev API's own calls (emit, sign-out): never queued behind a flood of invocations.
+        self._api_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dev-api")
         self._functions: dict[str, FunctionPool] = {}
         self._sqs_source: SqsEventSource | None = None
         self._pipeline: EventPipeline | None = None
@@ -305,9 +309,9 @@ class LocalStack:
         IssuerEndpoints(DevIssuer(config.issuer_url), f"/{STAGE}/issuer").add_routes(app)
         assert self._pipeline is not None
         DevApi(
-            ws_url=config.ws_url, emit=_emit, bus_arn=self._pipeline.bus_arn, executor=self._executor
+            ws_url=config.ws_url, emit=_emit, bus_arn=self._pipeline.bus_arn, executor=self._api_executor
         ).add_routes(app)
-        SessionsApi(disconnect=_disconnect_user, executor=self._executor).add_routes(app)
+        SessionsApi(disconnect=_disconnect_user, executor=self._api_executor).add_routes(app)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
@@ -334,6 +338,7 @@ class LocalStack:
         if self._sqs_source is not None:
             self._sqs_source.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._api_executor.shutdown(wait=False, cancel_futures=True)
         for pool in self._functions.values():
             pool.close()
         self._emulator.stop()
