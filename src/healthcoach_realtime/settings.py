@@ -73,7 +73,6 @@ class Settings:
     event_bus_name: str = DEFAULT_EVENT_BUS
     event_bus_arn: str = ""
     aws_region: str = "us-east-1"
-    aws_endpoint_url: str = ""
     dead_letter_queue_url: str = ""
     history_table: str = DEFAULT_HISTORY_TABLE
     history_ttl_seconds: int = DEFAULT_HISTORY_TTL_SECONDS
@@ -97,7 +96,6 @@ class Settings:
             event_bus_name=e.get("EVENT_BUS_NAME") or DEFAULT_EVENT_BUS,
             event_bus_arn=e.get("EVENT_BUS_ARN", ""),
             aws_region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
-            aws_endpoint_url=e.get("AWS_ENDPOINT_URL", ""),
             dead_letter_queue_url=e.get("DEAD_LETTER_QUEUE_URL", ""),
             history_table=e.get("HISTORY_TABLE") or DEFAULT_HISTORY_TABLE,
             history_ttl_seconds=int(e.get("HISTORY_TTL_SECONDS") or DEFAULT_HISTORY_TTL_SECONDS),

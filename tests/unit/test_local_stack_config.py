@@ -36,12 +36,13 @@ def test_emulator_follows_the_port() -> None:
 
 def test_handler_environment_is_what_the_handlers_read() -> None:
     """Settings.from_env over that environment points the handlers at the local stack."""
-    settings = Settings.from_env(handler_environment(StackConfig(port=4100), PIPELINE))
+    environment = handler_environment(StackConfig(port=4100), PIPELINE)
+    settings = Settings.from_env(environment)
     assert settings.token_issuer == "http://127.0.0.1:4100/local/issuer"
     assert settings.jwks_url == "http://127.0.0.1:4100/local/issuer/.well-known/jwks.json"
     assert settings.user_pool_client_id == DEV_CLIENT_ID
     assert settings.ws_api_endpoint == "http://127.0.0.1:4100/local"
-    assert settings.aws_endpoint_url == "http://127.0.0.1:4101"
+    assert environment["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4101"  # boto3 reads it itself
     assert settings.dead_letter_queue_url == PIPELINE.dlq_url
     assert settings.event_bus_name == "healthcoach-realtime"
     assert settings.event_bus_arn == PIPELINE.bus_arn
