@@ -29,22 +29,9 @@ from healthcoach_realtime.connections import Connection, ConnectionStore, iso_ti
 from healthcoach_realtime.dead_letters import DeadLetterQueue
 from healthcoach_realtime.dispatch.batch import MAX_WORKERS, dispatch_batch
 from healthcoach_realtime.history.store import HistoryStore
-from healthcoach_realtime.local.provision import create_history_table
 
 REGION = "us-east-1"
 LONG_AGO = 3600.0  # a row this old is past the connecting grace
-
-
-@pytest.fixture
-def store(dynamodb: Any, connections_table: str) -> ConnectionStore:
-    return ConnectionStore(dynamodb, connections_table)
-
-
-@pytest.fixture
-def history(dynamodb: Any) -> HistoryStore:
-    name = f"history-{uuid.uuid4().hex[:8]}"
-    create_history_table(dynamodb, name)
-    return HistoryStore(dynamodb, name)
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from healthcoach_realtime.dead_letters import DeadLetterQueue
 from healthcoach_realtime.dev_identity import DevIssuer
 from healthcoach_realtime.dispatch.batch import dispatch_batch
 from healthcoach_realtime.history.store import HistoryStore
-from healthcoach_realtime.local.provision import create_history_table
 from healthcoach_realtime.sessions.connection_cap import ConnectionCap
 
 REGION = "us-east-1"
@@ -49,18 +48,6 @@ def verifier(issuer: DevIssuer) -> TokenVerifier:
     """The real verifier over the issuer's JWKS, served from memory (no network needed)."""
     keys = JwksCache(issuer.jwks_url, fetcher=lambda _: issuer.jwks())
     return TokenVerifier(ClaimsPolicy(issuer=ISSUER, client_id=CLIENT), keys)
-
-
-@pytest.fixture
-def store(dynamodb: Any, connections_table: str) -> ConnectionStore:
-    return ConnectionStore(dynamodb, connections_table)
-
-
-@pytest.fixture
-def history(dynamodb: Any) -> HistoryStore:
-    name = f"history-{uuid.uuid4().hex[:8]}"
-    create_history_table(dynamodb, name)
-    return HistoryStore(dynamodb, name)
 
 
 @pytest.fixture
