@@ -19,17 +19,7 @@ from healthcoach_infra.stack import HealthCoachRealtimeStack
 from healthcoach_realtime import manifest
 from healthcoach_realtime.manifest import FunctionEntry, Route
 from tests.infra.conftest import CLIENT_ID, REPO_ROOT, USER_POOL_ID
-
-GREETER = FunctionEntry(
-    "greeter",
-    "greet: answer a custom route",
-    Route("greet"),
-    settings=("CONNECTIONS_TABLE", "WS_API_ENDPOINT"),
-    required=("WS_API_ENDPOINT",),
-    connections=("POST",),
-    memory_mb=128,
-    timeout_seconds=5,
-)
+from tests.support.greeter import GREETER
 
 
 @pytest.fixture(scope="module")

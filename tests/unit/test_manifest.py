@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from tests.support.greeter import GREETER
 
 from healthcoach_realtime import manifest
 from healthcoach_realtime.exceptions import ConfigurationError
@@ -21,17 +22,6 @@ from healthcoach_realtime.manifest import FunctionEntry, Route
 from healthcoach_realtime.settings import ENVIRONMENT_VARIABLES
 
 REPO = Path(__file__).resolve().parents[2]
-# A seventh function: one entry (and, to run, one handler) is all it takes.
-GREETER = FunctionEntry(
-    "greeter",
-    "greet: answer a custom route",
-    Route("greet"),
-    settings=("CONNECTIONS_TABLE", "WS_API_ENDPOINT"),
-    required=("WS_API_ENDPOINT",),
-    connections=("POST",),
-    memory_mb=128,
-    timeout_seconds=5,
-)
 
 
 def _design_paragraph() -> dict[str, set[str]]:
