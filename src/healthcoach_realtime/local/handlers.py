@@ -24,6 +24,7 @@ __all__ = [
     "LambdaFunction",
     "LocalContext",
     "find_functions_dir",
+    "function_name",
     "load_function",
 ]
 
@@ -82,7 +83,7 @@ class LambdaFunction:
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler in this thread (blocking); its exceptions propagate."""
         context = LocalContext(
-            function_name=FUNCTION_PREFIX + self.name.replace("_", "-"),
+            function_name=function_name(self.name),
             memory_limit_in_mb=self.memory_mb,
             region=self.region,
             timeout_seconds=self.timeout_seconds,
@@ -92,6 +93,11 @@ class LambdaFunction:
         finally:
             if self.after_invoke is not None:
                 self.after_invoke()
+
+
+def function_name(name: str) -> str:
+    """The Lambda function name of ``functions/<name>/`` (what its context and environment say)."""
+    return FUNCTION_PREFIX + name.replace("_", "-")
 
 
 def find_functions_dir() -> Path | None:

@@ -40,7 +40,7 @@ from healthcoach_realtime.local.emulator import Emulator
 from healthcoach_realtime.local.environments import FunctionConfig, FunctionPool, InvocationError
 from healthcoach_realtime.local.eventsv2 import EventsV2Options
 from healthcoach_realtime.local.gateway import Gateway, Limits
-from healthcoach_realtime.local.handlers import find_functions_dir
+from healthcoach_realtime.local.handlers import find_functions_dir, function_name
 from healthcoach_realtime.local.in_process import route_to_app, skip_signing
 from healthcoach_realtime.local.issuer import IssuerEndpoints
 from healthcoach_realtime.local.live_connections import ConnectionRegistry
@@ -224,7 +224,7 @@ def function_environment(
     return {
         **{name: value for name, value in base.items() if name not in settings},
         **{name: provided[name] for name in entry.settings if name in provided},
-        "AWS_LAMBDA_FUNCTION_NAME": "healthcoach-realtime-" + entry.name.replace("_", "-"),
+        "AWS_LAMBDA_FUNCTION_NAME": function_name(entry.name),
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(entry.memory_mb),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
     }
