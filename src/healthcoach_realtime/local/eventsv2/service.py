@@ -70,20 +70,7 @@ from healthcoach_realtime.local.eventsv2.validation import operation_model, rais
 __all__ = ["Caller", "EventsV2Service"]
 
 _DAY_SECONDS = 86_400
-_SUBSCRIBER_SETTINGS = (
-    "InvokeConfiguration",
-    "Description",
-    "FilterConfiguration",
-    "Type",
-    "StartingPosition",
-    "PointInTimeConfiguration",
-    "BatchConfiguration",
-    "Transformer",
-    "RetryPolicy",
-    "OnFailureConfiguration",
-    "LogConfiguration",
-    "State",
-)
+# What UpdateSubscriber may change; the other settings are fixed when the subscriber is created.
 _UPDATABLE = (
     "Description",
     "FilterConfiguration",
@@ -93,6 +80,13 @@ _UPDATABLE = (
     "OnFailureConfiguration",
     "LogConfiguration",
     "State",
+)
+_SUBSCRIBER_SETTINGS = (
+    "InvokeConfiguration",
+    "Type",
+    "StartingPosition",
+    "PointInTimeConfiguration",
+    *_UPDATABLE,
 )
 
 
