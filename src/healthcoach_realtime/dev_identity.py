@@ -18,7 +18,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack, cast
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -27,11 +27,25 @@ from jwt.algorithms import RSAAlgorithm
 
 from healthcoach_realtime.auth.claims import ALLOWED_ALGORITHM, TokenUse
 
-__all__ = ["DEV_CLIENT_ID", "DEV_SCOPE", "DevIssuer"]
+__all__ = ["DEV_CLIENT_ID", "DEV_SCOPE", "ClaimOptions", "DevIssuer"]
 
 DEV_CLIENT_ID = "healthcoach-local"
 # The scope Cognito grants an access token from its own sign-in API.
 DEV_SCOPE = "aws.cognito.signin.user.admin"
+DEFAULT_TTL_SECONDS = 3600  # Cognito's default for id and access tokens
+
+
+class ClaimOptions(TypedDict, total=False):
+    """What shapes a token's claims besides its user: its kind (default ``"id"``), app client
+    (default the issuer's), lifetime in seconds and issue time (default now)."""
+
+    token_use: TokenUse
+    client_id: str | None
+    ttl: int
+    now: float | None
+
+
+_CLAIM_OPTIONS = ClaimOptions.__optional_keys__
 
 
 class DevIssuer:
@@ -69,29 +83,23 @@ class DevIssuer:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
-    def claims(
-        self,
-        user_id: str,
-        *,
-        token_use: TokenUse = "id",  # noqa: S107 (a token kind, not a secret)
-        client_id: str | None = None,
-        ttl: int = 3600,
-        now: float | None = None,
-    ) -> dict[str, Any]:
+    def claims(self, user_id: str, **options: Unpack[ClaimOptions]) -> dict[str, Any]:
         """The claims Cognito would issue for ``user_id`` (as ``sub``), before any override."""
+        now = options.get("now")
         issued_at = int(time.time() if now is None else now)
+        token_use = options.get("token_use", "id")
         common: dict[str, Any] = {
             "sub": user_id,
             "iss": self.issuer,
             "token_use": token_use,
             "auth_time": issued_at,
             "iat": issued_at,
-            "exp": issued_at + ttl,
+            "exp": issued_at + options.get("ttl", DEFAULT_TTL_SECONDS),
             "jti": str(uuid.uuid4()),
             "origin_jti": str(uuid.uuid4()),
             "event_id": str(uuid.uuid4()),
         }
-        client = client_id or self.client_id
+        client = options.get("client_id") or self.client_id
         if token_use == "id":  # noqa: S105 (a token kind, not a secret)
             return {
                 **common,
@@ -102,19 +110,11 @@ class DevIssuer:
             }
         return {**common, "client_id": client, "scope": DEV_SCOPE, "username": user_id}
 
-    def mint(
-        self,
-        user_id: str,
-        *,
-        token_use: TokenUse = "id",  # noqa: S107 (a token kind, not a secret)
-        client_id: str | None = None,
-        ttl: int = 3600,
-        now: float | None = None,
-        headers: Mapping[str, Any] | None = None,
-        **overrides: Any,
-    ) -> str:
-        """A signed token; ``overrides`` replace claims (``None`` removes one), ``headers`` the header."""
-        claims = self.claims(user_id, token_use=token_use, client_id=client_id, ttl=ttl, now=now)
+    def mint(self, user_id: str, *, headers: Mapping[str, Any] | None = None, **overrides: Any) -> str:
+        """A signed token. An override named in ``ClaimOptions`` shapes the claims as in ``claims``;
+        any other replaces a claim (``None`` removes it); ``headers`` amend the header."""
+        options = {name: overrides.pop(name) for name in _CLAIM_OPTIONS if name in overrides}
+        claims = self.claims(user_id, **cast(ClaimOptions, options))
         for name, value in overrides.items():
             if value is None:
                 claims.pop(name, None)
