@@ -20,10 +20,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from healthcoach_realtime.argument_types import non_negative_float, positive_float, positive_int
 from healthcoach_realtime.catalogue import EVENT_TYPES
+
+if TYPE_CHECKING:
+    from healthcoach_realtime.local.stack import StackConfig
+    from healthcoach_realtime.table_mapping import TableSource
 
 __all__ = ["main"]
 
@@ -83,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--bus-reorder-max",
+        dest="bus_reorder_max_seconds",
         type=non_negative_float,
         default=0.05,
         metavar="SECONDS",
@@ -91,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--bus-fifo-jitter",
+        dest="bus_fifo_jitter_seconds",
         type=non_negative_float,
         default=0.002,
         metavar="SECONDS",
@@ -107,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--index-lag",
+        dest="index_lag_seconds",
         type=non_negative_float,
         default=0.5,
         metavar="SECONDS",
@@ -115,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--ttl-sweep",
+        dest="ttl_sweep_seconds",
         type=positive_float,
         default=30.0,
         metavar="SECONDS",
@@ -122,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--ttl-lag",
+        dest="ttl_lag_seconds",
         type=non_negative_float,
         default=60.0,
         metavar="SECONDS",
@@ -130,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--session-sweep",
+        dest="session_sweep_seconds",
         type=positive_float,
         default=30.0,
         metavar="SECONDS",
@@ -144,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--data-tables",
+        dest="data_tables_file",
         metavar="FILE",
         help="an app's own data tables instead of ours: a JSON mapping (as the deploy's "
         "dataTableStreamArns, each table optionally with its CreateTable definition)",
@@ -224,34 +236,31 @@ def _json_object(text: str) -> dict[str, Any]:
 
 def _dev(args: argparse.Namespace) -> int:
     from healthcoach_realtime.local.data_tables import load_data_tables_file
-    from healthcoach_realtime.local.stack import StackConfig, StackStartError, run
+    from healthcoach_realtime.local.stack import StackStartError, run
     from healthcoach_realtime.table_mapping import DEFAULT_SOURCES, TableMappingError
 
     try:
-        data_tables = load_data_tables_file(args.data_tables) if args.data_tables else DEFAULT_SOURCES
+        data_tables = (
+            load_data_tables_file(args.data_tables_file) if args.data_tables_file else DEFAULT_SOURCES
+        )
     except TableMappingError as exc:
         raise CliError(str(exc)) from None
-    config = StackConfig(
-        port=args.port,
-        idle_timeout=args.idle_timeout,
-        max_lifetime=args.max_lifetime,
-        visibility_timeout=args.visibility_timeout,
-        ttl_sweep_seconds=args.ttl_sweep,
-        ttl_lag_seconds=args.ttl_lag,
-        session_sweep_seconds=args.session_sweep,
-        bus_reorder_max_seconds=args.bus_reorder_max,
-        bus_fifo_jitter_seconds=args.bus_fifo_jitter,
-        lambda_concurrency=args.lambda_concurrency,
-        index_lag_seconds=args.index_lag,
-        disconnect_on_abort=args.disconnect_on_abort,
-        verbose=args.verbose,
-        data_tables=data_tables,
-    )
+    config = _stack_config(args, data_tables)
     try:
         run(config, out=_say)
     except StackStartError as exc:
         raise CliError(str(exc)) from None
     return 0
+
+
+def _stack_config(args: argparse.Namespace, data_tables: tuple[TableSource, ...]) -> StackConfig:
+    """The stack ``dev``'s flags describe: each flag's ``dest`` is the field it sets."""
+    from healthcoach_realtime.local.stack import StackConfig
+
+    given = {
+        field.name: getattr(args, field.name) for field in fields(StackConfig) if hasattr(args, field.name)
+    }
+    return StackConfig(**given, data_tables=data_tables)
 
 
 def _token(args: argparse.Namespace) -> int:
