@@ -146,41 +146,38 @@ class HealthCoachRealtimeStack(cdk.Stack):
             },
         )
 
-        cdk.CfnOutput(
-            self, "WebSocketUrl", value=self.websocket.url, description="NEXT_PUBLIC_WS_URL for the frontend"
-        )
-        cdk.CfnOutput(
-            self,
-            "ManagementEndpoint",
-            value=self.websocket.management_endpoint,
-            description="WS_API_ENDPOINT: the @connections API of this stage",
-        )
-        cdk.CfnOutput(
-            self,
-            "EventBusArn",
-            value=self.pipeline.bus_arn,
-            description="EVENT_BUS_ARN for producers (emit() and eventbridgev2 PutEvents)",
-        )
-        cdk.CfnOutput(
-            self,
-            "EventBusName",
-            value=self.pipeline.bus_name,
-            description="EVENT_BUS_NAME: emit() finds the bus by this name when EVENT_BUS_ARN is unset",
-        )
-        cdk.CfnOutput(
-            self,
-            "ProducerPolicyArn",
-            value=self.pipeline.producer_policy.managed_policy_arn,
-            description="Attach to a producer's role: events:PutEvents on this bus",
-        )
-        cdk.CfnOutput(self, "ConnectionsTableName", value=table.table_name, description="CONNECTIONS_TABLE")
-        cdk.CfnOutput(
-            self,
-            "SignOutPolicyArn",
-            value=self.sign_out.policy.managed_policy_arn,
-            description="Attach to the role of the app's sign-out / account-disable code: disconnect_user",
+        self._outputs(
+            {
+                "WebSocketUrl": (self.websocket.url, "NEXT_PUBLIC_WS_URL for the frontend"),
+                "ManagementEndpoint": (
+                    self.websocket.management_endpoint,
+                    "WS_API_ENDPOINT: the @connections API of this stage",
+                ),
+                "EventBusArn": (
+                    self.pipeline.bus_arn,
+                    "EVENT_BUS_ARN for producers (emit() and eventbridgev2 PutEvents)",
+                ),
+                "EventBusName": (
+                    self.pipeline.bus_name,
+                    "EVENT_BUS_NAME: emit() finds the bus by this name when EVENT_BUS_ARN is unset",
+                ),
+                "ProducerPolicyArn": (
+                    self.pipeline.producer_policy.managed_policy_arn,
+                    "Attach to a producer's role: events:PutEvents on this bus",
+                ),
+                "ConnectionsTableName": (table.table_name, "CONNECTIONS_TABLE"),
+                "SignOutPolicyArn": (
+                    self.sign_out.policy.managed_policy_arn,
+                    "Attach to the role of the app's sign-out / account-disable code: disconnect_user",
+                ),
+            }
         )
         acknowledge_findings(self)
+
+    def _outputs(self, outputs: dict[str, tuple[str, str]]) -> None:
+        """One stack output per entry: its id -> (value, what it is for the app's configuration)."""
+        for output_id, (value, description) in outputs.items():
+            cdk.CfnOutput(self, output_id, value=value, description=description)
 
     def _functions(
         self, entries: tuple[FunctionEntry, ...], config: DeployConfig, repo_root: Path
