@@ -42,25 +42,26 @@ def custom_metric(
     name: str, *, stage: str, statistic: str = "Sum", label: str | None = None
 ) -> cloudwatch.Metric:
     """A metric one stage's handlers publish through Powertools."""
-    return cloudwatch.Metric(
-        namespace=NAMESPACE,
-        metric_name=name,
-        dimensions_map={"service": service_name(stage)},
-        statistic=statistic,
-        period=_FIVE_MINUTES,
-        label=label,
-    )
+    return _metric(NAMESPACE, name, {"service": service_name(stage)}, statistic=statistic, label=label)
 
 
 def subscriber_metric(
     name: str, *, bus_arn: str, subscriber_arn: str, label: str | None = None
 ) -> cloudwatch.Metric:
     """A metric EventBridge publishes for one subscriber of the bus (summed per 5 minutes)."""
+    dimensions = {"EventBus": bus_arn, "Subscriber": subscriber_arn}
+    return _metric(SUBSCRIBER_NAMESPACE, name, dimensions, label=label)
+
+
+def _metric(
+    namespace: str, name: str, dimensions: dict[str, str], *, statistic: str = "Sum", label: str | None = None
+) -> cloudwatch.Metric:
+    """A metric per 5 minutes: the period every alarm and graph here reads."""
     return cloudwatch.Metric(
-        namespace=SUBSCRIBER_NAMESPACE,
+        namespace=namespace,
         metric_name=name,
-        dimensions_map={"EventBus": bus_arn, "Subscriber": subscriber_arn},
-        statistic="Sum",
+        dimensions_map=dimensions,
+        statistic=statistic,
         period=_FIVE_MINUTES,
         label=label,
     )
@@ -197,17 +198,12 @@ class Monitoring(Construct):
         subscribers: Mapping[str, str],
         api: apigwv2.IWebSocketApi,
     ) -> cloudwatch.Dashboard:
-        def ours(name: str, *, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
-            return custom_metric(name, stage=stage, statistic=statistic, label=label)
+        def ours(labels: Mapping[str, str]) -> list[cloudwatch.IMetric]:
+            """Our metrics, each with its label in the graph."""
+            return [custom_metric(name, stage=stage, label=label) for name, label in labels.items()]
 
         def api_metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace="AWS/ApiGateway",
-                metric_name=name,
-                dimensions_map={"ApiId": api.api_id, "Stage": stage},
-                statistic=statistic,
-                period=_FIVE_MINUTES,
-            )
+            return _metric("AWS/ApiGateway", name, {"ApiId": api.api_id, "Stage": stage}, statistic=statistic)
 
         def of_subscribers(name: str) -> list[cloudwatch.IMetric]:
             return [
@@ -224,21 +220,27 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             graph(
                 "Connections",
-                [
-                    ours(MetricName.CONNECTIONS_OPENED, label="opened"),
-                    ours(MetricName.CONNECTIONS_CLOSED, label="closed"),
-                    ours(MetricName.AUTH_FAILURES, label="refused (auth)"),
-                ],
+                ours(
+                    {
+                        MetricName.CONNECTIONS_OPENED: "opened",
+                        MetricName.CONNECTIONS_CLOSED: "closed",
+                        MetricName.AUTH_FAILURES: "refused (auth)",
+                    }
+                ),
                 [api_metric("ConnectCount")],
             ),
             graph(
                 "Events",
                 [
                     *of_subscribers("FilterMatched"),
-                    ours(MetricName.EVENTS_EMITTED, label="emitted by the stream bridge"),
-                    ours(MetricName.EVENTS_DISPATCHED, label="dispatched"),
-                    ours(MetricName.INVALID_EVENTS, label="invalid (dead-lettered)"),
-                    ours(MetricName.DROPPED_ATTRIBUTES, label="item attributes left out (bridge)"),
+                    *ours(
+                        {
+                            MetricName.EVENTS_EMITTED: "emitted by the stream bridge",
+                            MetricName.EVENTS_DISPATCHED: "dispatched",
+                            MetricName.INVALID_EVENTS: "invalid (dead-lettered)",
+                            MetricName.DROPPED_ATTRIBUTES: "item attributes left out (bridge)",
+                        }
+                    ),
                 ],
                 [q.metric_approximate_number_of_messages_visible(label=n) for n, q in queues.items()],
             ),
@@ -254,11 +256,13 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             graph(
                 "Messages",
-                [
-                    ours(MetricName.MESSAGES_SENT, label="sent"),
-                    ours(MetricName.DELIVERY_FAILURES, label="failed"),
-                    ours(MetricName.STALE_CONNECTIONS_REMOVED, label="stale removed"),
-                ],
+                ours(
+                    {
+                        MetricName.MESSAGES_SENT: "sent",
+                        MetricName.DELIVERY_FAILURES: "failed",
+                        MetricName.STALE_CONNECTIONS_REMOVED: "stale removed",
+                    }
+                ),
                 [api_metric("MessageCount")],
             ),
             graph(
@@ -270,17 +274,21 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             graph(
                 "Sessions",
-                [
-                    ours(MetricName.SESSIONS_REFRESHED, label="refreshed (auth)"),
-                    ours(MetricName.REFRESH_FAILURES, label="refresh refused"),
-                    ours(MetricName.SESSIONS_EXPIRED, label="closed at exp (sweeper)"),
-                    ours(MetricName.DELIVERIES_EXPIRED, label="deliveries skipped after exp"),
-                ],
-                [
-                    ours(MetricName.CONNECTIONS_REFUSED, label="refused (per-user limit)"),
-                    ours(MetricName.MESSAGES_RATE_LIMITED, label="messages rate limited"),
-                    ours(MetricName.CONNECTIONS_CLOSED_FOR_ABUSE, label="closed for abuse"),
-                ],
+                ours(
+                    {
+                        MetricName.SESSIONS_REFRESHED: "refreshed (auth)",
+                        MetricName.REFRESH_FAILURES: "refresh refused",
+                        MetricName.SESSIONS_EXPIRED: "closed at exp (sweeper)",
+                        MetricName.DELIVERIES_EXPIRED: "deliveries skipped after exp",
+                    }
+                ),
+                ours(
+                    {
+                        MetricName.CONNECTIONS_REFUSED: "refused (per-user limit)",
+                        MetricName.MESSAGES_RATE_LIMITED: "messages rate limited",
+                        MetricName.CONNECTIONS_CLOSED_FOR_ABUSE: "closed for abuse",
+                    }
+                ),
             ),
             graph(
                 "Function errors and throttles",
