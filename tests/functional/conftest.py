@@ -7,11 +7,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.support.jwks_server import JwksServer
+from tests.support.lambda_handlers import forget_cached_clients
 from tests.support.management_api import ManagementApiFake
 
 from healthcoach_realtime.connections import ConnectionStore
+from healthcoach_realtime.dev_identity import DevIssuer
 from healthcoach_realtime.history.store import HistoryStore
 from healthcoach_realtime.local.provision import create_history_table
+
+# The app client the handlers' tokens are for (USER_POOL_CLIENT_ID).
+CLIENT_ID = "healthcoach-web"
 
 
 @pytest.fixture
@@ -33,3 +39,30 @@ def history(dynamodb: Any) -> HistoryStore:
     name = f"history-{uuid.uuid4().hex[:8]}"
     create_history_table(dynamodb, name)
     return HistoryStore(dynamodb, name)
+
+
+@pytest.fixture
+def issuer() -> Iterator[DevIssuer]:
+    """A dev issuer of tokens for ``CLIENT_ID``, its key set served over loopback HTTP."""
+    with JwksServer() as server:
+        dev = DevIssuer(server.issuer_url, client_id=CLIENT_ID)
+        server.publish(dev.jwks())
+        yield dev
+
+
+@pytest.fixture
+def handler_environment(
+    connections_table: str,
+    history_table: str,
+    api: ManagementApiFake,
+    issuer: DevIssuer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[None]:
+    """Every handler's variables: the tables, the fake @connections API, the test issuer."""
+    monkeypatch.setenv("WS_API_ENDPOINT", api.endpoint)
+    monkeypatch.setenv("TOKEN_ISSUER", issuer.issuer)
+    monkeypatch.setenv("USER_POOL_CLIENT_ID", issuer.client_id)
+    monkeypatch.delenv("USER_POOL_ID", raising=False)
+    forget_cached_clients()
+    yield
+    forget_cached_clients()

@@ -11,58 +11,30 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.jwks_server import JwksServer
-from tests.support.lambda_handlers import LambdaContext, forget_cached_clients, load_handler
+from tests.support.lambda_handlers import LambdaContext, load_handler
 from tests.support.management_api import ManagementApiFake
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.dev_identity import DevIssuer
-from healthcoach_realtime.local.provision import create_history_table
 
 # $connect notes each new connection on the user's seq counter; $disconnect removes it.
 pytestmark = pytest.mark.usefixtures("history_table")
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
-CLIENT = "healthcoach-web"
 SIBLINGS = ("laptop=", "phone=", "tablet=")
 
 
 @pytest.fixture
-def issuer() -> Iterator[DevIssuer]:
-    with JwksServer() as server:
-        dev = DevIssuer(server.issuer_url, client_id=CLIENT)
-        server.publish(dev.jwks())
-        yield dev
-
-
-@pytest.fixture
-def store(
-    connections_table: str,
-    dynamodb: Any,
-    api: ManagementApiFake,
-    issuer: DevIssuer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[ConnectionStore]:
+def store(handler_environment: None, store: ConnectionStore) -> ConnectionStore:
     """Every handler's variables; u1 has three connections open already, u2 one."""
-    history = f"history-{uuid.uuid4().hex[:8]}"
-    create_history_table(dynamodb, history)
-    monkeypatch.setenv("HISTORY_TABLE", history)
-    monkeypatch.setenv("WS_API_ENDPOINT", api.endpoint)
-    monkeypatch.setenv("TOKEN_ISSUER", issuer.issuer)
-    monkeypatch.setenv("USER_POOL_CLIENT_ID", CLIENT)
-    monkeypatch.delenv("USER_POOL_ID", raising=False)
-    forget_cached_clients()
-    connections = ConnectionStore(dynamodb, connections_table)
     for connection_id in SIBLINGS:
-        connections.add(Connection(connection_id, "u1"))
-    connections.add(Connection("stranger=", "u2"))
-    yield connections
-    forget_cached_clients()
+        store.add(Connection(connection_id, "u1"))
+    store.add(Connection("stranger=", "u2"))
+    return store
 
 
 def open_connection(issuer: DevIssuer, context: LambdaContext | None = None) -> str:

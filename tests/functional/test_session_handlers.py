@@ -11,21 +11,19 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from tests.support.jwks_server import JwksServer
 from tests.support.lambda_handlers import LambdaContext, forget_cached_clients, load_handler
 from tests.support.management_api import ManagementApiFake
 from tests.support.sqs_events import emf_metrics, envelope, sqs_event, sqs_record
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.dev_identity import DevIssuer
-from healthcoach_realtime.local.provision import create_history_table
 from healthcoach_realtime.local.scheduler import SWEEPER_INPUT
 from healthcoach_realtime.sessions import disconnect_user
 from healthcoach_realtime.settings import get_settings
@@ -34,42 +32,7 @@ from healthcoach_realtime.settings import get_settings
 pytestmark = pytest.mark.usefixtures("history_table")
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
-CLIENT = "healthcoach-web"
 CONNECTION = "BFHPhfCWIAMCKlQ="
-
-
-@pytest.fixture
-def issuer() -> Iterator[DevIssuer]:
-    with JwksServer() as server:
-        dev = DevIssuer(server.issuer_url, client_id=CLIENT)
-        server.publish(dev.jwks())
-        yield dev
-
-
-@pytest.fixture
-def environment(
-    connections_table: str,
-    dynamodb: Any,
-    api: ManagementApiFake,
-    issuer: DevIssuer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[None]:
-    """Every handler's variables: the table, the fake @connections API, the test issuer, history."""
-    history = f"history-{uuid.uuid4().hex[:8]}"
-    create_history_table(dynamodb, history)
-    monkeypatch.setenv("HISTORY_TABLE", history)
-    monkeypatch.setenv("WS_API_ENDPOINT", api.endpoint)
-    monkeypatch.setenv("TOKEN_ISSUER", issuer.issuer)
-    monkeypatch.setenv("USER_POOL_CLIENT_ID", CLIENT)
-    monkeypatch.delenv("USER_POOL_ID", raising=False)
-    forget_cached_clients()
-    yield
-    forget_cached_clients()
-
-
-@pytest.fixture
-def store(dynamodb: Any, connections_table: str) -> ConnectionStore:
-    return ConnectionStore(dynamodb, connections_table)
 
 
 def connect_event(token: str) -> dict[str, Any]:
@@ -94,7 +57,7 @@ def frames(api: ManagementApiFake, connection_id: str = CONNECTION) -> list[dict
 # ---- $connect: at most N connections per user --------------------------------------------------
 
 
-@pytest.mark.usefixtures("environment")
+@pytest.mark.usefixtures("handler_environment")
 def test_connect_records_the_tokens_exp(issuer: DevIssuer, store: ConnectionStore) -> None:
     """The row's exp is the token's exp: the session ends when the token does."""
     exp = int(time.time()) + 123
@@ -103,7 +66,7 @@ def test_connect_records_the_tokens_exp(issuer: DevIssuer, store: ConnectionStor
     assert store.sessions_of("u1") == {event["requestContext"]["connectionId"]: exp}
 
 
-@pytest.mark.usefixtures("environment")
+@pytest.mark.usefixtures("handler_environment")
 def test_the_connection_over_the_limit_is_refused_with_429_and_nothing_written(
     issuer: DevIssuer,
     store: ConnectionStore,
@@ -122,7 +85,7 @@ def test_the_connection_over_the_limit_is_refused_with_429_and_nothing_written(
     assert emf_metrics(capsys.readouterr().out).get("ConnectionsRefused") == 1.0
 
 
-@pytest.mark.usefixtures("environment")
+@pytest.mark.usefixtures("handler_environment")
 def test_a_row_whose_socket_is_gone_does_not_hold_a_slot(
     issuer: DevIssuer, store: ConnectionStore, api: ManagementApiFake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,7 +100,7 @@ def test_a_row_whose_socket_is_gone_does_not_hold_a_slot(
     assert sorted(store.sessions_of("u1")) == sorted(["a=", event["requestContext"]["connectionId"]])
 
 
-@pytest.mark.usefixtures("environment")
+@pytest.mark.usefixtures("handler_environment")
 def test_expired_sessions_do_not_count_toward_the_limit(
     issuer: DevIssuer, store: ConnectionStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,7 +119,7 @@ def test_expired_sessions_do_not_count_toward_the_limit(
 
 
 @pytest.fixture
-def default(environment: None) -> ModuleType:
+def default(handler_environment: None) -> ModuleType:
     return load_handler("default")
 
 
@@ -206,7 +169,7 @@ def test_a_forged_token_is_refused(
     """A token signed by another key under the issuer's kid: invalid signature, nothing changed."""
     exp = int(time.time()) + 30
     store.add(Connection(CONNECTION, "u1", expires_at=exp))
-    forger = DevIssuer(issuer.issuer, client_id=CLIENT, kid=issuer.kid)
+    forger = DevIssuer(issuer.issuer, client_id=issuer.client_id, kid=issuer.kid)
     send(default, json.dumps({"action": "auth", "token": forger.mint("u1", exp=exp + 9999)}))
     assert frames(api) == [{"type": "error", "message": "auth refused: invalid signature"}]
     assert store.sessions_of("u1") == {CONNECTION: exp}
@@ -271,7 +234,7 @@ def test_a_message_from_an_unknown_connection_is_an_error_and_writes_nothing(
 
 
 @pytest.fixture
-def dispatcher(environment: None, aws_env: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def dispatcher(handler_environment: None, aws_env: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     sqs = boto3.client("sqs", endpoint_url=aws_env, region_name="us-east-1")
     dlq = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq)
@@ -296,7 +259,7 @@ def test_the_dispatcher_posts_nothing_to_an_expired_session(
 
 
 def test_the_sweeper_closes_expired_sessions_and_tells_the_users_other_devices(
-    environment: None, store: ConnectionStore, api: ManagementApiFake, monkeypatch: pytest.MonkeyPatch
+    handler_environment: None, store: ConnectionStore, api: ManagementApiFake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Expired rows are removed and their sockets deleted; the live sibling gets the new count."""
     monkeypatch.setenv("SESSION_SWEEPS_PER_RUN", "1")
@@ -313,7 +276,7 @@ def test_the_sweeper_closes_expired_sessions_and_tells_the_users_other_devices(
 
 
 def test_disconnect_user_closes_every_connection_of_that_user_only(
-    environment: None, store: ConnectionStore, api: ManagementApiFake
+    handler_environment: None, store: ConnectionStore, api: ManagementApiFake
 ) -> None:
     """Three rows of u1 removed and their sockets deleted; u2's connection untouched."""
     for n in range(3):
@@ -326,7 +289,7 @@ def test_disconnect_user_closes_every_connection_of_that_user_only(
 
 
 def test_sign_out_closes_a_tab_the_lagging_index_does_not_show_yet(
-    environment: None,
+    handler_environment: None,
     issuer: DevIssuer,
     store: ConnectionStore,
     api: ManagementApiFake,
