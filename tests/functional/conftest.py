@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,6 @@ from tests.support.management_api import ManagementApiFake
 from healthcoach_realtime.connections import ConnectionStore
 from healthcoach_realtime.dev_identity import DevIssuer
 from healthcoach_realtime.history.store import HistoryStore
-from healthcoach_realtime.local.provision import create_history_table
 
 # The app client the handlers' tokens are for (USER_POOL_CLIENT_ID).
 CLIENT_ID = "healthcoach-web"
@@ -34,11 +32,10 @@ def store(dynamodb: Any, connections_table: str) -> ConnectionStore:
 
 
 @pytest.fixture
-def history(dynamodb: Any) -> HistoryStore:
-    """A fresh history table of the test's own, through the store the handlers use."""
-    name = f"history-{uuid.uuid4().hex[:8]}"
-    create_history_table(dynamodb, name)
-    return HistoryStore(dynamodb, name)
+def history(dynamodb: Any, history_table: str) -> HistoryStore:
+    """The test's fresh history table (the one ``HISTORY_TABLE`` names to the handlers), through
+    the store the handlers use."""
+    return HistoryStore(dynamodb, history_table)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -17,19 +16,10 @@ from tests.support.management_api import ManagementApiFake
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.history.store import HistoryStore, NewEvent
-from healthcoach_realtime.local.provision import create_history_table
 from healthcoach_realtime.settings import get_settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "events" / "apigw_default_message.json"
 CONNECTION = "BFHPhfCWIAMCKlQ="
-
-
-@pytest.fixture
-def history(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> HistoryStore:
-    name = f"history-{uuid.uuid4().hex[:8]}"
-    create_history_table(dynamodb, name)
-    monkeypatch.setenv("HISTORY_TABLE", name)
-    return HistoryStore(dynamodb, name)
 
 
 @pytest.fixture

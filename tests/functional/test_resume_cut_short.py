@@ -9,7 +9,6 @@ client that resumes again from there receives every event, with no gap.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,19 +22,10 @@ from tests.support.management_api import RESET, ManagementApiFake
 
 from healthcoach_realtime.connections import Connection, ConnectionStore
 from healthcoach_realtime.history.store import HistoryStore, NewEvent
-from healthcoach_realtime.local.provision import create_history_table
 
 SAMPLE = Path(__file__).resolve().parents[1] / "events" / "apigw_default_message.json"
 CONNECTION = "BFHPhfCWIAMCKlQ="
 TERMINAL_TYPES = ("resumed", "resync")
-
-
-@pytest.fixture
-def history(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> HistoryStore:
-    name = f"history-{uuid.uuid4().hex[:8]}"
-    create_history_table(dynamodb, name)
-    monkeypatch.setenv("HISTORY_TABLE", name)
-    return HistoryStore(dynamodb, name)
 
 
 @pytest.fixture
