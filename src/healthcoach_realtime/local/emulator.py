@@ -38,11 +38,12 @@ import time
 from types import ModuleType
 from typing import Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from healthcoach_realtime.local import index_lag
 from healthcoach_realtime.local.eventsv2 import EventsV2Middleware, EventsV2Options, EventsV2Service
+from healthcoach_realtime.local.keep_alive import KeepAliveRequestHandler
 from healthcoach_realtime.local.sqs_long_poll import recheck_groups_while_polling
 
 __all__ = [
@@ -222,7 +223,7 @@ class Emulator:
         index_lag.set_index_lag(self._index_lag_seconds)
         app = EventsV2Middleware(self.eventsv2, MemoizedDispatcher())
         self._server = make_server(
-            self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
+            self.host, self.port, app, threaded=True, request_handler=KeepAliveRequestHandler
         )
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
