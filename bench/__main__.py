@@ -13,12 +13,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import cost, latency, report
+from bench import call_cost, cost, latency, report
 from bench.calls import measure_calls
 from bench.cold_start import measure_cold_starts
 from bench.fanout import MODELED_RTT_MS, measure_fanout
 from bench.rig import Rig
-from bench.servers import emulator, management_api
+from bench.servers import emulator, management_api, server_pid
+from bench.targets import targets
 
 STARTED = time.monotonic()
 
@@ -40,6 +41,11 @@ def main() -> int:
             results["modeled_rtt_ms"] = MODELED_RTT_MS
             results["fanout"] = measure_fanout(rig, progress)
             results["calls"] = measure_calls(rig, progress)
+            costs = call_cost.measure_call_costs(rig, server_pid(aws), server_pid(ws))
+            results["call_costs"] = call_cost.as_rows(costs)
+            results["ceiling_bounds"] = call_cost.bounds(costs, ours_calls_per_event(results["calls"]))
+            for row in results["call_costs"]:
+                progress(f"CPU per call, {row['kind']}: {row['total_ms']:.2f} ms")
         finally:
             rig.close()
         results["cold_start"] = measure_cold_starts(aws, ws, progress)
@@ -52,6 +58,16 @@ def main() -> int:
     for t in results["targets"]:
         progress(f"target {'met' if t['met'] else 'MISSED'}: {t['name']} ({t['goal']}): {t['measured']}")
     return 0
+
+
+def ours_calls_per_event(calls: list[dict[str, Any]]) -> float:
+    """Our DynamoDB calls per event on a uniform load of 100 events at 1 connection per user."""
+    row = next(
+        r
+        for r in calls
+        if (r["side"], r["load"], r["events"], r["connections_per_user"]) == ("ours", "uniform", 100, 1)
+    )
+    return float(row["dynamodb_reads_per_event"] + row["dynamodb_writes_per_event"])
 
 
 def cost_table(calls: list[dict[str, Any]]) -> dict[str, Any]:
@@ -80,83 +96,6 @@ def cost_table(calls: list[dict[str, Any]]) -> dict[str, Any]:
         "assumed": cost.ASSUMED_PRICES,
         "rows": rows,
     }
-
-
-def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's targets, each with what was measured in this run."""
-    fanout_rows = {
-        regime: [r for r in results["fanout"] if r["regime"] == regime] for regime in ("loopback", "modeled")
-    }
-    reads = {
-        (r["side"], r["load"], r["events"]): r["dynamodb_reads_per_event"]
-        for r in results["calls"]
-        if r["connections_per_user"] == 1
-    }
-    ours_burst, base_burst = reads[("ours", "burst", 100)], reads[("baseline", "burst", 100)]
-    ours_uniform, base_uniform = reads[("ours", "uniform", 100)], reads[("baseline", "uniform", 100)]
-    burst = ours_burst / base_burst
-    uniform_points = sum(1 for r in results["calls"] if r["side"] == "ours" and r["load"] == "uniform")
-    uniform_worse = [
-        r
-        for r in results["calls"]
-        if r["side"] == "ours"
-        and r["load"] == "uniform"
-        and r["dynamodb_reads_per_event"]
-        > reads_of(results["calls"], "baseline", r["load"], r["events"], r["connections_per_user"])
-    ]
-    imports = {r["handler"]: r["import_ms_median"] for r in results["cold_start"]}
-    at_100 = next(r for r in results["latency"] if r["connections"] == 100)
-    return [
-        *(
-            {
-                "name": f"fan-out messages/s vs baseline ({regime})",
-                "goal": ">= 3x at 1, 5 and 20 connections/user",
-                "measured": ", ".join(f"{r['ratio']:.2f}x" for r in rows)
-                + " (posts-only ceiling: "
-                + ", ".join(f"{r['ceiling_ratio']:.2f}x" for r in rows)
-                + ")",
-                "met": min(r["ratio"] for r in rows) >= 3,
-            }
-            for regime, rows in fanout_rows.items()
-        ),
-        {
-            "name": "DynamoDB reads/event, burst of 100",
-            "goal": "<= 1/5 of baseline",
-            "measured": f"{ours_burst:.2f} vs {base_burst:.2f} ({burst:.2f})",
-            "met": burst <= 0.2,
-        },
-        {
-            "name": "DynamoDB reads/event, uniform load",
-            "goal": "never more than baseline",
-            "measured": f"{ours_uniform:.2f} vs {base_uniform:.2f} at 100 events; "
-            f"{len(uniform_worse)} of {uniform_points} points above the baseline",
-            "met": not uniform_worse,
-        },
-        {
-            "name": "cold import of every handler",
-            "goal": "<= 350 ms",
-            "measured": ", ".join(f"{k} {v:.0f} ms" for k, v in imports.items()),
-            "met": max(imports.values()) <= 350,
-        },
-        {
-            "name": "local e2e at 100 connections",
-            "goal": "median <= 25 ms, p99 <= 60 ms",
-            "measured": f"median {at_100['median_ms']:.1f} ms, p99 {at_100['p99_ms']:.1f} ms",
-            "met": at_100["median_ms"] <= 25 and at_100["p99_ms"] <= 60,
-        },
-    ]
-
-
-def reads_of(calls: list[dict[str, Any]], side: str, load: str, events: int, per_user: int) -> float:
-    """DynamoDB reads per event of one counted point."""
-    return float(
-        next(
-            r["dynamodb_reads_per_event"]
-            for r in calls
-            if (r["side"], r["load"], r["events"], r["connections_per_user"])
-            == (side, load, events, per_user)
-        )
-    )
 
 
 if __name__ == "__main__":

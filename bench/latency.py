@@ -1,27 +1,17 @@
 """Emit -> frame latency through the local stack with many open connections (a measurement, not a test).
 
 What is timed: business code's ``emit()`` (PutEvents to the emulator's Custom Event Bus) until
-the user's WebSocket has the frame: FIFO subscriber -> SQS -> long poll -> dispatcher (GSI query,
-PostToConnection) -> gateway -> socket. One event at a time, to a different user each time::
+the user's WebSocket has the frame: FIFO subscriber -> SQS -> long poll -> dispatcher (seq reservation,
+keep and lookup, PostToConnection) -> gateway -> socket. One event at a time, a different user each time::
 
     .venv/bin/python -m bench.latency                       # starts hc-realtime dev itself
     .venv/bin/python -m bench.latency --port 3001           # uses a running stack
     .venv/bin/python -m bench.latency --connections 100 --events 500 --json
 
-``make bench`` calls ``measure_points`` (one stack, 1, 100 and 1,000 connections).
-
-Measured on the 2-vCPU development machine (100 connections of 50 users, 300 events): median
-22.9 ms, p99 34.3 ms on the Custom Event Bus's path (target: median <= 25, p99 <= 60); 18-21 ms
-and 27-33 ms before, when moto's classic EventBridge put events on the queue inside PutEvents.
-The bus's deliveries go straight into moto's SQS backend (``local/eventsv2/sqs_sender.py``):
-through boto3 they cost 7.4 ms of CPU per event, directly 3.1 ms. Before SQS's clock
-reads, attribute-name conversions and the per-query sort were cut (``local/emulator.py``):
-median 22-25 ms, p99 33-38 ms, with ~30 ms of the stack's CPU per event. The history's two
-writes (seq, kept event) had raised the median to 28-30 ms; what brought it back: moto's
-per-query sort of the whole table and its per-request method listing (``local/emulator.py``),
-no SigV4 for the stack's own calls (``local/in_process.py``), and a lookup that projects only
-connection ids. Earlier, moto's backend lookup and JSONPath parsing, ``gc.freeze()`` in
-``local/stack.py`` and once-a-second stream polling had taken the median from 31-37 ms to ~22 ms.
+``make bench`` calls ``measure_points`` (one stack, 1, 100 and 1,000 connections); its numbers
+are in ``results.md``. Each handler runs in an execution environment of its own and reaches the
+AWS emulator over loopback HTTP on kept-open connections, so most of an event's time here is the
+dispatcher's three sequential DynamoDB calls and its post, each a loopback round trip.
 """
 
 from __future__ import annotations
@@ -72,6 +62,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=300, help="measured events (default 300)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
+    if not 1 <= args.users <= args.connections:
+        parser.error("--users must be between 1 and --connections: every user needs an open connection")
     with _stack(args.port) as port:
         result = asyncio.run(_measure(port, args.connections, args.users, args.events))
     if args.json:

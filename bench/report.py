@@ -54,15 +54,16 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += [
         "| Regime | Connections/user | Messages | Baseline msg/s | Ours msg/s | Ratio "
-        "| Ceiling msg/s | Ceiling ratio |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| Ceiling msg/s | Ceiling ratio | Ours / ceiling |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines += [
         f"| {r['regime']} | {r['connections_per_user']} | {r['messages']} | {r['baseline_msgs_per_s']:.0f} | "
         f"{r['ours_msgs_per_s']:.0f} | {r['ratio']:.2f}x | {r['ceiling_msgs_per_s']:.0f} | "
-        f"{r['ceiling_ratio']:.2f}x |"
+        f"{r['ceiling_ratio']:.2f}x | {r['ours_msgs_per_s'] / r['ceiling_msgs_per_s']:.2f} |"
         for r in results["fanout"]
     ]
+    lines += _call_costs(results)
     lines += [
         "",
         "**AWS calls per event** (counted with botocore `before-call` hooks; 1 connection per user)",
@@ -121,6 +122,31 @@ def markdown(results: dict[str, Any]) -> str:
         for r in results["cold_start"]
     ]
     return "\n".join(lines) + "\n"
+
+
+def _call_costs(results: dict[str, Any]) -> list[str]:
+    """CPU per call on this rig, and what it bounds a dispatcher to at 1 connection per user."""
+    if "call_costs" not in results:
+        return []
+    lines = [
+        "",
+        "**CPU per call on this rig** (the caller's and the server's, over many sequential calls; both "
+        "share the two cores, so at 1 connection per user a dispatcher making k DynamoDB calls per event "
+        "reaches at most post / (post + k x DynamoDB call) of the posts-only ceiling)",
+        "",
+        "| Call | Caller ms | Server ms | Total ms |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['kind']} | {r['client_ms']:.2f} | {r['server_ms']:.2f} | {r['total_ms']:.2f} |"
+        for r in results["call_costs"]
+    ]
+    lines += ["", "| Design | DynamoDB calls/event | Most of the ceiling |", "| --- | ---: | ---: |"]
+    lines += [
+        f"| {b['design']} | {b['dynamodb_calls_per_event']:.2f} | {b['share_of_ceiling']:.2f} |"
+        for b in results["ceiling_bounds"]
+    ]
+    return lines
 
 
 def _fanout_rounds(results: dict[str, Any]) -> int:

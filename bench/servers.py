@@ -14,9 +14,11 @@ from pathlib import Path
 
 from tests.support.network import free_port
 
-__all__ = ["REPO", "aws_env", "emulator", "management_api"]
+__all__ = ["REPO", "aws_env", "emulator", "management_api", "server_cpu_seconds", "server_pid"]
 
 REPO = Path(__file__).resolve().parents[1]
+# Endpoint -> pid of the child serving it, while it serves (for its CPU time).
+_PIDS: dict[str, int] = {}
 
 _FAKE = (
     "import sys\n"
@@ -73,8 +75,22 @@ def _served_by_child(script: str, *args: str) -> Iterator[str]:
         endpoint = process.stdout.readline().strip()
         if not endpoint:
             raise RuntimeError(f"a benchmark server did not start ({script.splitlines()[1]})")
+        _PIDS[endpoint] = process.pid
         yield endpoint
     finally:
+        _PIDS.pop(endpoint, None)
         assert process.stdin is not None
         process.stdin.close()
         process.wait(timeout=15)
+
+
+def server_pid(endpoint: str) -> int:
+    """The pid of the child serving ``endpoint`` (``KeyError`` once it stopped)."""
+    return _PIDS[endpoint]
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far, all its threads (``/proc``; Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command's closing parenthesis: state is field 3, utime 14 and stime 15 (1-based).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
