@@ -57,3 +57,18 @@ def test_the_emulator_tells_boto3_to_keep_its_connection(aws_env: str, moto_endp
     client = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
     answers = [client.list_tables()["ResponseMetadata"]["HTTPHeaders"] for _ in range(3)]
     assert [headers.get("connection") for headers in answers] == [None, None, None]
+
+
+def test_a_stopped_emulator_serves_no_kept_open_connection() -> None:
+    """After ``stop()``, a client's pooled connection is closed, not answered by the old server."""
+    from healthcoach_realtime.local.emulator import Emulator
+
+    emulator = Emulator(0)
+    emulator.start()
+    connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=5)
+    connection.request("GET", "/moto-api/")
+    connection.getresponse().read()
+    emulator.stop()
+    with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
+        connection.request("GET", "/moto-api/")
+        connection.getresponse().read()

@@ -43,7 +43,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from healthcoach_realtime.local import index_lag
 from healthcoach_realtime.local.eventsv2 import EventsV2Middleware, EventsV2Options, EventsV2Service
-from healthcoach_realtime.local.keep_alive import KeepAliveRequestHandler
+from healthcoach_realtime.local.keep_alive import KeepAliveRequestHandler, close_connections
 from healthcoach_realtime.local.sqs_long_poll import recheck_groups_while_polling
 
 __all__ = [
@@ -234,6 +234,7 @@ class Emulator:
         self.eventsv2.close()
         if self._server is not None:
             self._server.shutdown()
+            close_connections(self._server)
             self._server.server_close()
             self._server = None
         if self._thread is not None:

@@ -16,14 +16,19 @@ Nagle's algorithm would hold each response's body back for the client's delayed 
 
 from __future__ import annotations
 
+import contextlib
 import io
+import socket
+import threading
 from typing import Any
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import DechunkedInput
 from werkzeug.wsgi import LimitedStream
 
-__all__ = ["KeepAliveRequestHandler"]
+__all__ = ["KeepAliveRequestHandler", "close_connections"]
+
+_LOCK = threading.Lock()
 
 
 class KeepAliveRequestHandler(MotoRequestHandler):
@@ -35,6 +40,16 @@ class KeepAliveRequestHandler(MotoRequestHandler):
 
     _socket_file: Any = None  # the connection's buffered reader, while a request runs
     _body: LimitedStream | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        with _LOCK:
+            _open_connections(self.server).add(self.connection)
+
+    def finish(self) -> None:
+        with _LOCK:
+            _open_connections(self.server).discard(self.connection)
+        super().finish()
 
     def run_wsgi(self) -> None:
         self._socket_file, self.rfile = self.rfile, io.BytesIO()
@@ -61,3 +76,20 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
             return
         super().send_header(keyword, value)
+
+
+def close_connections(server: Any) -> None:
+    """End every connection ``server`` still holds open (after ``shutdown()``): a kept-open one
+    would otherwise go on being served by the stopped server's thread."""
+    with _LOCK:
+        connections = list(_open_connections(server))
+    for connection in connections:
+        with contextlib.suppress(OSError):  # already closed by its client
+            connection.shutdown(socket.SHUT_RDWR)
+
+
+def _open_connections(server: Any) -> set[socket.socket]:
+    if not hasattr(server, "open_connections"):
+        server.open_connections = set()
+    connections: set[socket.socket] = server.open_connections
+    return connections
