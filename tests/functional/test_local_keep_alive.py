@@ -66,9 +66,12 @@ def test_a_stopped_emulator_serves_no_kept_open_connection() -> None:
     emulator = Emulator(0)
     emulator.start()
     connection = http.client.HTTPConnection(emulator.host, emulator.port, timeout=5)
-    connection.request("GET", "/moto-api/")
-    connection.getresponse().read()
+
+    def ask() -> bytes:
+        connection.request("GET", "/moto-api/")
+        return connection.getresponse().read()
+
+    ask()
     emulator.stop()
     with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
-        connection.request("GET", "/moto-api/")
-        connection.getresponse().read()
+        ask()
