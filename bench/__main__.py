@@ -38,14 +38,13 @@ def main() -> int:
     with emulator() as aws, management_api() as ws:
         rig = Rig(aws, ws)
         try:
+            costs = call_cost.measure_call_costs(rig, server_pid(aws), server_pid(ws))
+            results["call_costs"] = call_cost.as_rows(costs)
+            for row in results["call_costs"]:
+                progress(f"CPU per call, {row['kind']}: {row['total_ms']:.2f} ms")
             results["modeled_rtt_ms"] = MODELED_RTT_MS
             results["fanout"] = measure_fanout(rig, progress)
             results["calls"] = measure_calls(rig, progress)
-            costs = call_cost.measure_call_costs(rig, server_pid(aws), server_pid(ws))
-            results["call_costs"] = call_cost.as_rows(costs)
-            results["ceiling_bounds"] = call_cost.bounds(costs, ours_calls_per_event(results["calls"]))
-            for row in results["call_costs"]:
-                progress(f"CPU per call, {row['kind']}: {row['total_ms']:.2f} ms")
         finally:
             rig.close()
         results["cold_start"] = measure_cold_starts(aws, ws, progress)
@@ -58,16 +57,6 @@ def main() -> int:
     for t in results["targets"]:
         progress(f"target {'met' if t['met'] else 'MISSED'}: {t['name']} ({t['goal']}): {t['measured']}")
     return 0
-
-
-def ours_calls_per_event(calls: list[dict[str, Any]]) -> float:
-    """Our DynamoDB calls per event on a uniform load of 100 events at 1 connection per user."""
-    row = next(
-        r
-        for r in calls
-        if (r["side"], r["load"], r["events"], r["connections_per_user"]) == ("ours", "uniform", 100, 1)
-    )
-    return float(row["dynamodb_reads_per_event"] + row["dynamodb_writes_per_event"])
 
 
 def cost_table(calls: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,13 +1,11 @@
-"""What one call costs on this rig, in CPU, and the bound that puts on any dispatcher.
+"""What one call costs on this rig, in CPU: the caller's and the server's.
 
-The fan-out benchmark's posts-only ceiling is CPU-bound here: its posts overlap their modeled
-round trips, but each post's client work and the @connections fake's work share the same two
-cores. A dispatcher's DynamoDB calls share those cores too (the client's work and the AWS
-emulator's), so on this rig a dispatcher that makes ``k`` DynamoDB calls per event delivers at
-most ``post / (post + k * dynamodb)`` of the ceiling at one connection per user, whatever it
-overlaps. The bound is measured, not assumed: each call's CPU is the bench process's
-(``time.process_time``) plus the server's (its child process's ``/proc`` times), over many
-sequential calls.
+Both share the same two cores here, so the fan-out benchmark's throughput (and its posts-only
+ceiling) is bound by CPU, and a DynamoDB call weighs on it by what the caller and the AWS
+emulator spend on it, against what a post costs the caller and the @connections fake. Each call's
+CPU is the bench process's (``time.process_time``) plus the server's (its child process's
+``/proc`` times), over many sequential calls, on the rig's fresh tables (moto's work per query
+grows with the table). On AWS neither server's work is on the function's cores.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from bench.rig import Rig
 from bench.servers import server_cpu_seconds
 from bench.workload import Workload
 
-__all__ = ["CALLS", "CallCost", "as_rows", "bounds", "measure_call_costs", "share_of_ceiling"]
+__all__ = ["CALLS", "CallCost", "as_rows", "measure_call_costs"]
 
 CALLS = 300  # per kind; /proc counts CPU in ticks of 10 ms, so a few seconds in all
 
@@ -64,30 +62,6 @@ def _cost(kind: str, server_pid: int, call: Callable[[], Any]) -> CallCost:
     return CallCost(kind, client * 1000 / CALLS, server * 1000 / CALLS)
 
 
-def share_of_ceiling(post: CallCost, dynamodb: CallCost, dynamodb_calls_per_event: float) -> float:
-    """The most of the posts-only ceiling a dispatcher reaches at one connection per user when it
-    makes ``dynamodb_calls_per_event`` DynamoDB calls per event, on a rig where CPU binds."""
-    return post.total_ms / (post.total_ms + dynamodb_calls_per_event * dynamodb.total_ms)
-
-
 def as_rows(costs: list[CallCost]) -> list[dict[str, Any]]:
     """JSON-ready rows, with the total."""
     return [{**asdict(c), "total_ms": c.total_ms} for c in costs]
-
-
-def bounds(costs: list[CallCost], ours_calls_per_event: float) -> list[dict[str, Any]]:
-    """The bound at one connection per user for our dispatcher as it is (``ours_calls_per_event``),
-    for one DynamoDB call per event, and for one per batch of 10 events."""
-    dynamodb, post = costs
-    return [
-        {
-            "design": label,
-            "dynamodb_calls_per_event": k,
-            "share_of_ceiling": share_of_ceiling(post, dynamodb, k),
-        }
-        for label, k in (
-            ("ours", ours_calls_per_event),
-            ("one call per event", 1.0),
-            ("one call per batch of 10", 0.1),
-        )
-    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from bench.call_cost import CallCost, bounds, share_of_ceiling
 from bench.targets import targets
 
 
@@ -90,12 +89,3 @@ def test_the_ceiling_share_reads_the_modeled_rows_only() -> None:
         if row["regime"] == "loopback":
             row["ours_msgs_per_s"] = 1.0
     assert _met(results)["fan-out, ours / posts-only ceiling (modeled)"]
-
-
-def test_the_bound_shrinks_with_each_dynamodb_call() -> None:
-    post, dynamodb = CallCost("post", 1.0, 0.5), CallCost("dynamodb", 3.0, 3.0)
-    assert share_of_ceiling(post, dynamodb, 0) == 1.0
-    assert share_of_ceiling(post, dynamodb, 1) == pytest.approx(1.5 / 7.5)
-    rows = bounds([dynamodb, post], ours_calls_per_event=3.0)
-    assert [r["dynamodb_calls_per_event"] for r in rows] == [3.0, 1.0, 0.1]
-    assert [r["share_of_ceiling"] for r in rows] == sorted(r["share_of_ceiling"] for r in rows)
