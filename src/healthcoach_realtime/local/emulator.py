@@ -44,6 +44,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from healthcoach_realtime.local import index_lag
 from healthcoach_realtime.local.eventsv2 import EventsV2Middleware, EventsV2Options, EventsV2Service
 from healthcoach_realtime.local.keep_alive import KeepAliveRequestHandler, close_connections
+from healthcoach_realtime.local.sqs_atomic import serialize_queue_operations
 from healthcoach_realtime.local.sqs_long_poll import recheck_groups_while_polling
 
 __all__ = [
@@ -219,6 +220,7 @@ class Emulator:
         sort_items_by_plain_keys()
         read_sqs_clock_directly()
         cache_sqs_attribute_names()
+        serialize_queue_operations()
         recheck_groups_while_polling()
         index_lag.set_index_lag(self._index_lag_seconds)
         app = EventsV2Middleware(self.eventsv2, MemoizedDispatcher())

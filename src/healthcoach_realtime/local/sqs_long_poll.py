@@ -9,13 +9,17 @@ later events would arrive up to a second late. Worse, while visible messages exi
 groups held by others, moto's wait returns at once and the call spins on the CPU.
 
 ``recheck_groups_while_polling`` makes each wait a series of immediate receives (each reads the
-groups afresh), a short pause apart, until one finds messages or the wait is over.
+groups afresh), a short pause apart, until one finds messages or the wait is over. Each
+immediate receive holds ``sqs_atomic.QUEUE_LOCK``, as every other queue operation does; the
+waits between them do not.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+
+from healthcoach_realtime.local.sqs_atomic import QUEUE_LOCK
 
 __all__ = ["RECHECK_SECONDS", "recheck_groups_while_polling"]
 
@@ -45,14 +49,16 @@ def recheck_groups_while_polling() -> None:
     ) -> list[Any]:
         deadline = time.monotonic() + wait_seconds_timeout
         while True:
-            result: list[Any] = moto_receive(
-                self, queue_name, count, 0, visibility_timeout, message_attribute_names
-            )
+            with QUEUE_LOCK:
+                result: list[Any] = moto_receive(
+                    self, queue_name, count, 0, visibility_timeout, message_attribute_names
+                )
+                queue = self.get_queue(queue_name)
+                held_back = bool(queue.messages)  # visible, but in groups of batches in flight
             left = deadline - time.monotonic()
             if result or left <= 0:
                 return result
-            queue = self.get_queue(queue_name)
-            if queue.messages:  # visible, but their groups are held by batches in flight
+            if held_back:
                 time.sleep(min(RECHECK_SECONDS, left))
             else:
                 queue.wait_for_messages(min(IDLE_RECHECK_SECONDS, left))
