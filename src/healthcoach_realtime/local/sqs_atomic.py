@@ -3,10 +3,10 @@
 moto's SQS queue has no lock of its own, and the emulator calls it from many threads at once:
 the bus's deliveries send, the event source receives, finished invocations delete, the
 dispatcher shortens a failed record's visibility. A delete rebuilds the queue's message list from
-a copy, so a message sent (or another one deleted) meanwhile was lost (or came back); the set
-of messages in flight, which holds a FIFO group back, raced the same way, and a deleted message
-could hold its user's group back for good. Every operation that reads or changes a queue's
-messages now runs under one lock. None of them waits while holding it: a long poll waits
+a copy, so unguarded, a message sent (or another one deleted) meanwhile is lost (or comes back);
+the set of messages in flight, which holds a FIFO group back, races the same way, and a deleted
+message can hold its user's group back for good. So every operation that reads or changes a
+queue's messages runs under one lock. None of them waits while holding it: a long poll waits
 between immediate receives, each under the lock (``sqs_long_poll``).
 """
 
