@@ -126,8 +126,6 @@ def markdown(results: dict[str, Any]) -> str:
 
 def _call_costs(results: dict[str, Any]) -> list[str]:
     """CPU per call on this rig: what a DynamoDB call weighs against a post."""
-    if "call_costs" not in results:
-        return []
     lines = [
         "",
         "**CPU per call on this rig** (the caller's and the server's, over many sequential calls on fresh "
