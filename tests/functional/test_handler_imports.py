@@ -44,13 +44,8 @@ def test_every_required_handler_exists() -> None:
 @pytest.mark.parametrize("name", HANDLERS)
 def test_handler_imports_nothing_it_does_not_need(name: str) -> None:
     """Importing the handler loads no X-Ray SDK, emulator, aiohttp or dev-only module."""
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(FUNCTIONS_DIR / name / "handler.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = _import_in_a_fresh_interpreter(name)
+    assert result.returncode == 0, result.stderr
     modules = json.loads(result.stdout.strip().splitlines()[-1])
     loaded = [m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
     assert loaded == []
@@ -65,16 +60,24 @@ def test_a_lambda_cold_start_names_each_missing_required_setting(name: str) -> N
 
     required = manifest.by_name()[name].required
     environment = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT_VARIABLES}
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(FUNCTIONS_DIR / name / "handler.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**environment, "AWS_LAMBDA_FUNCTION_NAME": f"cold-{name}", "AWS_DEFAULT_REGION": "us-east-1"},
-    )
+    environment |= {"AWS_LAMBDA_FUNCTION_NAME": f"cold-{name}", "AWS_DEFAULT_REGION": "us-east-1"}
+    result = _import_in_a_fresh_interpreter(name, env=environment)
     if not required:
         assert result.returncode == 0, result.stderr
         return
     assert result.returncode != 0
     assert f"ConfigurationError: {name}: missing configuration: {', '.join(required)}" in result.stderr
+
+
+def _import_in_a_fresh_interpreter(
+    name: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Load ``functions/<name>/handler.py`` by path in a new interpreter (``PROBE``)."""
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, str(FUNCTIONS_DIR / name / "handler.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
